@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PointsConfig(AppConfig):
+    name = "points"
+    verbose_name = _("Points")
+
+    def ready(self):
+        from volunteers.scopes import Rule, _via, register
+
+        from .models import Award, Entry
+
+        # An award is decided by the staff of the grid where the attendance took place; the person
+        # reads their own. Grid workers see their grid's awards but do not decide them.
+        register(Award, Rule(places=_via("grid"), owner="person"))
+        # A ledger entry belongs to the area of the person's home grid (for the back office's ledger).
+        register(Entry, Rule(places=_via("account__person__home_grid"), owner="account__person"))

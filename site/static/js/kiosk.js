@@ -1,0 +1,243 @@
+// The organiser's kiosk scanner: reads volunteers' personal QR codes with the camera (jsQR) and checks
+// them in or out. Every scan carries its own nonce, so sending it twice is harmless. When the network
+// is gone (or a request fails) scans wait in localStorage with their scan time and are uploaded as a
+// batch once the network is back; the server accepts each nonce once and flags what it cannot apply.
+(function () {
+  "use strict";
+  var root = document.getElementById("kiosk");
+  if (!root) return;
+  var video = document.getElementById("kiosk-video");
+  var canvas = document.getElementById("kiosk-canvas");
+  var context = canvas.getContext("2d", { willReadFrequently: true });
+  var resultBox = root.querySelector("[data-result]");
+  var mark = root.querySelector("[data-mark]");
+  var nameBox = root.querySelector("[data-name]");
+  var messageBox = root.querySelector("[data-message]");
+  var queueCount = root.querySelector("[data-queue-count]");
+  var uploadButton = root.querySelector("[data-upload]");
+  var netBadge = root.querySelector("[data-net]");
+  var log = root.querySelector("[data-log]");
+  var csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
+  var storageKey = root.dataset.queueKey;
+  var kind = "in";
+  var lastText = null;
+  var lastSeen = 0;
+  var lastDecode = 0;
+  var flushing = false;
+  var REPEAT_MS = 4000; // the same code seen again within this time is the same scan
+  var BATCH = 200;
+
+  function msg(name) { return root.getAttribute("data-msg-" + name) || ""; }
+
+  // --- the queue, kept across reloads and restarts of the phone's browser ---
+  function loadQueue() {
+    try {
+      var stored = JSON.parse(window.localStorage.getItem(storageKey) || "[]");
+      return Array.isArray(stored) ? stored : [];
+    } catch (error) {
+      return [];
+    }
+  }
+  var queue = loadQueue();
+
+  function saveQueue() {
+    try {
+      window.localStorage.setItem(storageKey, JSON.stringify(queue));
+    } catch (error) {
+      // Storage full or disabled: the queue still lives in memory while the page is open.
+    }
+    queueCount.textContent = String(queue.length);
+    uploadButton.hidden = queue.length === 0;
+    root.classList.toggle("has-queue", queue.length > 0);
+  }
+
+  function enqueue(scan) {
+    if (queue.some(function (item) { return item.nonce === scan.nonce; })) return;
+    queue.push(scan);
+    saveQueue();
+  }
+
+  function nonce() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  // --- showing results ---
+  function show(state, name, message) {
+    resultBox.className = "kiosk-result is-" + state;
+    resultBox.setAttribute("data-state", state);
+    mark.textContent = state === "ok" ? "✓" : state === "bad" ? "✗" : state === "queued" ? "…" : "○";
+    nameBox.textContent = name || "";
+    messageBox.textContent = message || "";
+    if (navigator.vibrate) navigator.vibrate(state === "ok" ? 80 : [60, 60, 60]);
+  }
+
+  function addLog(state, name, message, kindLabel) {
+    var item = document.createElement("li");
+    item.className = "kiosk-log-item is-" + state;
+    var time = new Date().toTimeString().slice(0, 5);
+    item.textContent = time + " · " + kindLabel + " · " + (name ? name + " · " : "") + message;
+    log.insertBefore(item, log.firstChild);
+    while (log.children.length > 8) log.removeChild(log.lastChild);
+  }
+
+  function showResult(data, scanKind) {
+    var state = data.ok ? "ok" : "bad";
+    resultBox.setAttribute("data-code", data.code || "");
+    show(state, data.name, data.message + (data.at ? " " + data.at : ""));
+    addLog(state, data.name, data.message, root.getAttribute("data-label-" + scanKind));
+  }
+
+  function setOnline(online) {
+    netBadge.textContent = online ? msg("online") : msg("offline");
+    netBadge.className = "badge net-badge " + (online ? "badge-ok" : "badge-bad");
+  }
+
+  // --- talking to the server ---
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(body),
+    }).then(function (response) {
+      // A non-JSON answer (a proxy's error page, an expired CSRF token) counts as no answer.
+      return response.json().then(function (data) {
+        return { status: response.status, data: data };
+      });
+    });
+  }
+
+  function submit(scan) {
+    if (navigator.onLine === false) {
+      enqueue(scan);
+      show("queued", "", msg("queued"));
+      return;
+    }
+    post(root.dataset.scanUrl, scan)
+      .then(function (answer) {
+        if (answer.status === 401) {
+          enqueue(scan);
+          show("queued", "", msg("signed-out"));
+        } else if (answer.status >= 500) {
+          throw new Error("server error");
+        } else {
+          setOnline(true);
+          showResult(answer.data, scan.kind);
+          flush(); // the network is back: send what waited
+        }
+      })
+      .catch(function () {
+        enqueue(scan);
+        setOnline(false);
+        show("queued", "", msg("queued"));
+      });
+  }
+
+  function flush() {
+    if (flushing || queue.length === 0 || navigator.onLine === false) return;
+    flushing = true;
+    var batch = queue.slice(0, BATCH);
+    post(root.dataset.uploadUrl, { scans: batch, sent_at: new Date().toISOString() })
+      .then(function (answer) {
+        if (answer.status === 401) {
+          show("queued", "", msg("signed-out"));
+          return false;
+        }
+        if (answer.status !== 200 || !answer.data.results) throw new Error("upload refused");
+        // Every nonce the server answered is recorded there (applied, replayed or flagged): drop it here.
+        var done = {};
+        var flagged = 0;
+        answer.data.results.forEach(function (result) {
+          done[result.nonce] = true;
+          if (!result.ok && !result.replay) flagged += 1;
+        });
+        queue = queue.filter(function (item) { return !done[item.nonce]; });
+        saveQueue();
+        setOnline(true);
+        show(flagged ? "bad" : "ok", "", flagged ? msg("review") : msg("uploaded"));
+        resultBox.setAttribute("data-code", flagged ? "uploaded_with_conflicts" : "uploaded");
+        return queue.length > 0;
+      })
+      .catch(function () {
+        show("queued", "", msg("upload-failed"));
+        return false;
+      })
+      .then(function (more) {
+        flushing = false;
+        if (more) flush();
+      });
+  }
+
+  // --- the camera ---
+  function onDecoded(text) {
+    var now = Date.now();
+    if (text === lastText && now - lastSeen < REPEAT_MS) {
+      lastSeen = now; // still the same code in front of the camera
+      return;
+    }
+    lastText = text;
+    lastSeen = now;
+    submit({ token: text, kind: kind, nonce: nonce(), scanned_at: new Date().toISOString() });
+  }
+
+  function tick(timestamp) {
+    if (video.readyState >= 2 && video.videoWidth && timestamp - lastDecode > 120) {
+      lastDecode = timestamp;
+      var width = video.videoWidth;
+      var height = video.videoHeight;
+      canvas.width = width;
+      canvas.height = height;
+      context.drawImage(video, 0, 0, width, height);
+      var code = window.jsQR(context.getImageData(0, 0, width, height).data, width, height, {
+        inversionAttempts: "dontInvert",
+      });
+      if (code && code.data) onDecoded(code.data);
+    }
+    window.requestAnimationFrame(tick);
+  }
+
+  function start() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.jsQR) {
+      show("bad", "", msg("nocamera"));
+      return;
+    }
+    navigator.mediaDevices
+      .getUserMedia({ video: { facingMode: "environment" }, audio: false })
+      .then(function (stream) {
+        video.srcObject = stream;
+        return video.play();
+      })
+      .then(function () {
+        show("idle", "", msg("looking"));
+        window.requestAnimationFrame(tick);
+      })
+      .catch(function () {
+        show("bad", "", msg("nocamera"));
+      });
+  }
+
+  root.querySelectorAll("[data-kind]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      kind = button.getAttribute("data-kind");
+      lastText = null; // the same person may now be scanned for the other direction
+      root.querySelectorAll("[data-kind]").forEach(function (other) {
+        var active = other === button;
+        other.classList.toggle("is-active", active);
+        other.setAttribute("aria-pressed", active ? "true" : "false");
+      });
+    });
+  });
+  uploadButton.addEventListener("click", flush);
+  window.addEventListener("online", function () { setOnline(true); flush(); });
+  window.addEventListener("offline", function () { setOnline(false); });
+  window.setInterval(flush, 15000);
+
+  setOnline(navigator.onLine !== false);
+  saveQueue();
+  flush();
+  if (window.jsQR) start();
+  else window.addEventListener("load", start);
+})();

@@ -1,0 +1,1 @@
+from . import admin_viewsets, import_admin  # noqa: F401
