@@ -165,7 +165,7 @@ def test_claim_queue_shows_pending_claims_by_default_and_others_on_request(as_st
     queue = client.get(reverse("identity_claims:index")).content.decode()
     assert "张东门" in queue and "李西门" not in queue
     assert reverse("identity_claims:edit", args=[world.claim1.pk]) in queue
-    assert "Review" in queue  # the row button leads to a decision page, not a form
+    assert "审核" in queue  # the row button leads to a decision page, not a form
     everything = client.get(reverse("identity_claims:index"), {"status": "any"}).content.decode()
     assert "张东门" in everything and "李西门" in everything
 
