@@ -434,12 +434,15 @@ def distance_m(lat1, lon1, lat2, lon2) -> float:
 
 
 def _apply_scan(*, task: GridTask, signup: SignUp, kind: str, at: datetime, location) -> tuple[str, str]:
-    """Change attendance for one scan. Caller holds the sign-up lock. Returns (code, message) or raises."""
+    """Change attendance for one scan. Caller holds the sign-up lock. Returns (code, message) or raises;
+    every refusal is raised before anything is written, so a refused scan changes nothing."""
     if signup.status not in (SignUp.Status.CONFIRMED, SignUp.Status.ATTENDED):
         raise exceptions.NotSignedUp()
     grace = timedelta(minutes=task.checkin_grace_minutes)
     if not (task.starts_at - grace <= at <= task.ends_at + grace):
         raise exceptions.OutsideWindow()
+    # Read after the lock, never joined to it: under READ COMMITTED a row joined to a locked row comes from
+    # the snapshot taken before the wait, so it would miss the check-in the lock holder just committed.
     attendance = Attendance.objects.filter(signup=signup).first()
     if kind == Scan.Kind.IN:
         if attendance and attendance.checked_in_at:
@@ -506,11 +509,11 @@ def record_scan(
             if Scan.objects.filter(nonce=nonce).exists():
                 return _replay(_stored_scans([nonce]).get(), task=task, signup=signup)
             try:
-                with transaction.atomic():
-                    if offline and at > received + timedelta(minutes=5):
-                        raise GongzhiError(_("The scan time is in the future."), code="future_scan")
-                    code, message = _apply_scan(task=task, signup=signup, kind=kind, at=at, location=location)
-                    ok = True
+                # No savepoint needed: _apply_scan raises before it writes.
+                if offline and at > received + timedelta(minutes=5):
+                    raise GongzhiError(_("The scan time is in the future."), code="future_scan")
+                code, message = _apply_scan(task=task, signup=signup, kind=kind, at=at, location=location)
+                ok = True
             except GongzhiError as exc:
                 code, message, ok = exc.code, str(exc.message), False
             scan = Scan.objects.create(
