@@ -14,8 +14,8 @@ entries) — this script:
 3. posts one real award through points.services.ledger.do_post (so the score upkeep inside the ledger's
    transaction is timed on the big tables too);
 4. times, in-process with Django's test client (server time: middleware, session, queries, templates),
-   N requests each of: the person's points page (/points/), a community board this month, a street board
-   of all time, and the public API board; reports median and p95 and the large/small ratios.
+   N rounds, each one request of: the person's points page (/points/), a community board this month, a
+   street board of all time, and the public API board; reports median and p95 and the large/small ratios.
 
 Run: .venv/bin/python bench/points.py   (about 5-8 minutes on 2 cores; --people/--entries to change sizes)
 Target: each median under 50 ms and large/small under 1.5.
@@ -200,6 +200,8 @@ def seed(people: int, entries: int) -> dict:
     with connection.cursor() as cursor:
         for table in ("volunteers_user", "points_account", "points_entry", "leaderboards_score"):
             cursor.execute(f"VACUUM ANALYZE {table}")
+        # Write the bulk load out now, so a checkpoint does not land in the middle of the timings.
+        cursor.execute("CHECKPOINT")
         cursor.execute("SELECT COUNT(*) FROM points_entry")
         (entry_rows,) = cursor.fetchone()
         cursor.execute("SELECT COUNT(*) FROM leaderboards_score")
@@ -291,16 +293,19 @@ def measure(requests: int) -> dict:
     with override_settings(STORAGES=plain_static):
         client = Client(HTTP_HOST=HOST)
         client.force_login(person)
-        for name, url in pages.items():
+        for url in pages.values():
             for _ in range(max(5, requests // 10)):  # warm up: imports, connections, caches
                 response = client.get(url)
                 assert response.status_code == 200, (url, response.status_code, response.content[:300])
-            timings = []
-            for _ in range(requests):
+        # Round robin over the pages, so a passing disturbance on the machine hits them all alike.
+        timings_of = {name: [] for name in pages}
+        for _ in range(requests):
+            for name, url in pages.items():
                 started = time.perf_counter()
                 response = client.get(url)
-                timings.append((time.perf_counter() - started) * 1000)
+                timings_of[name].append((time.perf_counter() - started) * 1000)
                 assert response.status_code == 200
+        for name, timings in timings_of.items():
             timings.sort()
             results[name] = {
                 "median_ms": round(statistics.median(timings), 2),
