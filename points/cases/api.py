@@ -13,6 +13,7 @@ from typing import Literal
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import FileResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
@@ -184,7 +185,7 @@ class CaseOut(CaseBrief):
 
     @staticmethod
     def resolve_photos(obj) -> list[str]:
-        return [photo.image.url for photo in obj.photos.all()]
+        return [photo_url(obj.public_code, number) for number in range(1, len(obj.photos.all()) + 1)]
 
     @staticmethod
     def resolve_contributors(obj):
@@ -235,6 +236,11 @@ class AppealIn(Schema):
 
 
 # --- helpers ---------------------------------------------------------------------------------------
+def photo_url(code: str, number: int) -> str:
+    """Where a case's photo is handed out (after the access check); photos have no public address."""
+    return reverse("api-v1:case_photo", args=[code, number])
+
+
 def _case(request, code: str):
     case = selectors.case_for_page(code=code, viewer=request.user)
     if case is None:
@@ -330,6 +336,37 @@ def case_detail(request, code: str):
     if case.reward_or_none is not None:
         case.reward_or_none.can_appeal = selectors.can_appeal(case=case, person=request.user)
     return case
+
+
+@router.get(
+    "/{code}/photos/{number}",
+    response=error_responses(401, 404),
+    url_name="case_photo",
+    summary="A photo of a case",
+    description="The image itself (JPEG, PNG or WebP), for the people who may see the case; `number` counts "
+    "from 1 in upload order (the order of `photos` in the case).",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The photo.",
+                "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
+def case_photo(request, code: str, number: int):
+    photo = selectors.photo_for(code=code, number=number, viewer=request.user)
+    if photo is None:
+        raise exceptions.PhotoNotFound()
+    ext = photo.image.name.rsplit(".", 1)[-1].lower()
+    response = FileResponse(
+        photo.image.open("rb"), content_type=_PHOTO_TYPES.get(ext, "application/octet-stream")
+    )
+    response["Cache-Control"] = "private, max-age=3600"  # personal data: never in a shared cache
+    return response
+
+
+_PHOTO_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
 
 @router.post(

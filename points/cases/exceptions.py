@@ -11,6 +11,11 @@ class CaseNotFound(NotFound):
     default_message = _("This case does not exist or is not yours to see.")
 
 
+class PhotoNotFound(NotFound):
+    code = "photo_not_found"
+    default_message = _("This photo does not exist or is not yours to see.")
+
+
 class RewardNotFound(NotFound):
     code = "reward_not_found"
     default_message = _("This reward does not exist or is not yours to see.")

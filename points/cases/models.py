@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.storage import private_storage
 from volunteers.models import Grid, Street
 
 
@@ -117,7 +118,9 @@ def photo_path(instance, filename) -> str:
 
 class CasePhoto(models.Model):
     case = models.ForeignKey(Case, models.CASCADE, related_name="photos")
-    image = models.ImageField(_("photo"), upload_to=photo_path, width_field="width", height_field="height")
+    image = models.ImageField(
+        _("photo"), upload_to=photo_path, storage=private_storage, width_field="width", height_field="height"
+    )
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

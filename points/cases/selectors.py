@@ -6,7 +6,7 @@ from django.db.models.functions import Coalesce
 
 from volunteers.scopes import scope_for
 
-from .models import Budget, Case, CaseEvent, Contributor, Reward, RewardEvent, RewardShare
+from .models import Budget, Case, CaseEvent, CasePhoto, Contributor, Reward, RewardEvent, RewardShare
 
 
 def my_cases(*, person):
@@ -47,6 +47,19 @@ def case_for_page(*, code: str, viewer) -> Case | None:
     )
     case.reward_or_none = reward
     return case
+
+
+def photo_for(*, code: str, number: int, viewer) -> CasePhoto | None:
+    """The case's `number`-th photo (from 1, in upload order), if `viewer` may see the case. Two queries."""
+    # A case has at most a handful of photos; a number past that is no photo (and no huge OFFSET).
+    if viewer is None or not viewer.is_authenticated or not 1 <= number <= 100:
+        return None
+    case_id = (
+        scope_for(viewer).visible(Case.objects.filter(public_code=code)).values_list("pk", flat=True).first()
+    )
+    if case_id is None:
+        return None
+    return CasePhoto.objects.filter(case_id=case_id).order_by("id")[number - 1 : number].first()
 
 
 def can_appeal(*, case: Case, person) -> bool:

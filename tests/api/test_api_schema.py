@@ -25,6 +25,7 @@ EXPECTED = {
     "/api/v1/cases/options": {"get"},
     "/api/v1/cases/{code}": {"get"},
     "/api/v1/cases/{code}/appeal": {"post"},
+    "/api/v1/cases/{code}/photos/{number}": {"get"},
     "/api/v1/points/balance": {"get"},
     "/api/v1/points/history": {"get"},
     "/api/v1/points/leaderboards/{level}/{code}": {"get"},
