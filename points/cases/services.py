@@ -187,17 +187,28 @@ def do_report_case(
     photos = [without_metadata(photo, check_photo(photo)) for photo in photos]
     people = _clean_contributors(actor, contributors)
 
-    with transaction.atomic():
-        case = Case.objects.create(
-            kind=kind, category=category, grid=grid, title=title, description=description, reported_by=actor
-        )
-        CaseEvent.objects.create(case=case, status=Case.Status.REPORTED, actor=actor)
-        Contributor.objects.bulk_create(
-            Contributor(case=case, person_id=c.person_id, role=c.role, share=c.share) for c in people
-        )
-        for photo in photos:
-            # The stored name is random (see models.photo_path); only the checked format survives.
-            CasePhoto.objects.create(case=case, image=photo)
+    stored = []  # files written so far: they go if the rows that name them are rolled back
+    try:
+        with transaction.atomic():
+            case = Case.objects.create(
+                kind=kind,
+                category=category,
+                grid=grid,
+                title=title,
+                description=description,
+                reported_by=actor,
+            )
+            CaseEvent.objects.create(case=case, status=Case.Status.REPORTED, actor=actor)
+            Contributor.objects.bulk_create(
+                Contributor(case=case, person_id=c.person_id, role=c.role, share=c.share) for c in people
+            )
+            for photo in photos:
+                # The stored name is random (see models.photo_path); only the checked format survives.
+                stored.append(CasePhoto.objects.create(case=case, image=photo).image)
+    except BaseException:
+        for image in stored:
+            image.storage.delete(image.name)
+        raise
     return case
 
 

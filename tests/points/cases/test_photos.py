@@ -88,3 +88,24 @@ def test_the_photo_file_is_stored_in_the_private_storage(case_with_photos, setti
     photo = CasePhoto.objects.filter(case=case).first()
     assert photo.image.storage.__class__.__name__.startswith("Private")
     assert settings.STORAGES["private"]["BACKEND"].startswith("core.storage.Private")
+
+
+def test_a_report_that_fails_half_way_leaves_no_photo_file_behind(monkeypatch):
+    from django.core.files.storage import storages
+
+    grid = GridFactory()
+    worker = grid_worker(grid)
+    written, save = [], CasePhoto.save
+
+    def save_then_fail_on_the_second(self, *args, **kwargs):
+        if written:
+            raise RuntimeError("the database went away")
+        save(self, *args, **kwargs)
+        written.append(self.image.name)
+
+    monkeypatch.setattr(CasePhoto, "save", save_then_fail_on_the_second)
+    with pytest.raises(RuntimeError):
+        report(worker, grid, category(), photos=[png(), png()])
+    assert len(written) == 1
+    assert not storages["private"].exists(written[0])
+    assert not CasePhoto.objects.exists()
