@@ -276,6 +276,7 @@ class Command(BaseCommand):
         home = HomePage.objects.first()
         if home is None or home.body:
             return
+        home.seo_title = "网格化社会治理服务平台"  # the browser tab: "网格化社会治理服务平台 · 共治"
         home.body = [
             (
                 "hero",
