@@ -22,6 +22,15 @@ PHONE_VIEWPORT = {"width": 390, "height": 844}
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "test-results"
 
 
+def close_loop_connections():
+    """Close the database connections made while Playwright's event loop ran in this thread. Django keeps
+    connections per thread *and* per async context, so queries a test makes between browser steps open a
+    connection of their own that the test database's teardown would otherwise find still open."""
+    from django.db import connections
+
+    connections.close_all()
+
+
 @pytest.fixture(scope="module")
 def chromium():
     # Module scope: one browser per test file, and no Playwright left running when another file's tests
@@ -34,6 +43,7 @@ def chromium():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
+        close_loop_connections()
 
 
 @pytest.fixture

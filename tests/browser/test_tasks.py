@@ -10,6 +10,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
+from tests.browser.conftest import close_loop_connections
 from tests.browser.fake_camera import write_qr_video
 from tests.factories import UserFactory
 from tests.gridtasks.factories import GridTaskFactory
@@ -82,6 +83,7 @@ def launch(live_server):
     yield start
     for browser in browsers:
         browser.close()
+    close_loop_connections()
     pw.stop()
 
 
