@@ -16,12 +16,13 @@ from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.api import InvalidInput
 from core.notifications import notify
 from points.models import Entry
-from points.services.ledger import do_post, lock_accounts
+from points.services.ledger import do_post, lock_accounts, record_text
 from volunteers.models import Grid, IdentityClaim, IdentityKind, User
 from volunteers.scopes import scope_for
 
@@ -363,14 +364,18 @@ def do_approve_reward(*, reward_id: int, actor, reason: str = "") -> Reward:
         shares = list(reward.shares.select_related("person"))
         lock_accounts([share.person_id for share in shares])
         kind = Entry.Kind.INCIDENT_REWARD if reward.case.kind == "incident" else Entry.Kind.CASE_REWARD
-        label = _("Per-incident reward") if kind == Entry.Kind.INCIDENT_REWARD else _("Per-case reward")
+        label = (
+            gettext_noop("Per-incident reward")
+            if kind == Entry.Kind.INCIDENT_REWARD
+            else gettext_noop("Per-case reward")
+        )
         for share in shares:
             posted = do_post(
                 person_id=share.person_id,
                 amount=share.amount,
                 kind=kind,
                 key=f"case-reward:{reward.pk}:{share.person_id}",
-                reason=f"{label}: {reward.case.title}",
+                reason=f"{record_text(label)}: {reward.case.title}",
                 actor=actor,
                 source=f"reward:{reward.pk}",
             )

@@ -17,10 +17,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from points.exceptions import KeyReused
 from points.models import Entry
-from points.services.ledger import do_post
+from points.services.ledger import do_post, record_text
 
 from . import exceptions, qr
 from .models import Merchant, MerchantStaff, Redemption, RewardItem, new_short_code
@@ -88,7 +89,7 @@ def do_redeem(*, item_code: str, actor, key: str) -> Redeemed:
             amount=-item.price,
             kind=Entry.Kind.REDEMPTION,
             key=f"redemption:{actor.pk}:{key}",
-            reason=_("Redeemed: %(item)s") % {"item": item.name},
+            reason=record_text(gettext_noop("Redeemed: %(item)s"), item=item.name),
             actor=actor,
             source=f"reward:{item.pk}",
         )
@@ -167,7 +168,7 @@ def do_cancel(*, public_code: str, actor) -> Redemption:
             redemption,
             status=Redemption.Status.CANCELLED,
             actor=actor,
-            reason=_("Redemption cancelled: %(item)s") % {"item": redemption.item.name},
+            reason=record_text(gettext_noop("Redemption cancelled: %(item)s"), item=redemption.item.name),
         )
 
 
@@ -187,7 +188,7 @@ def do_expire(*, redemption_id: int, now=None) -> bool:
             redemption,
             status=Redemption.Status.EXPIRED,
             actor=None,
-            reason=_("Not collected in time: %(item)s") % {"item": redemption.item.name},
+            reason=record_text(gettext_noop("Not collected in time: %(item)s"), item=redemption.item.name),
         )
     return True
 
@@ -257,7 +258,9 @@ def do_hand_over(*, merchant_code: str, code: str, actor, now=None) -> Redemptio
                 redemption,
                 status=Redemption.Status.EXPIRED,
                 actor=None,
-                reason=_("Not collected in time: %(item)s") % {"item": redemption.item.name},
+                reason=record_text(
+                    gettext_noop("Not collected in time: %(item)s"), item=redemption.item.name
+                ),
             )
             refusal = exceptions.CodeExpired()
         elif stale:

@@ -20,10 +20,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ..models import Account, Entry
-from .ledger import do_post, lock_accounts
+from .ledger import do_post, lock_accounts, record_text
 
 NOT_EARNINGS = (Entry.Kind.REFUND, Entry.Kind.REVERSAL)
 
@@ -79,7 +79,9 @@ def expire_for(*, person_id: int, year: int) -> Entry | None:
             amount=-amount,
             kind=Entry.Kind.EXPIRY,
             key=key,
-            reason=_("Points earned in %(year)s and not used have expired") % {"year": year},
+            reason=record_text(
+                gettext_noop("Points earned in %(year)s and not used have expired"), year=year
+            ),
             source=f"expiry:{year}",
         ).entry
 

@@ -16,7 +16,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import translation
+from django.utils.translation import gettext
 
 from ..exceptions import AlreadyReversed, InsufficientPoints, InvalidAmount, KeyReused, NotReversible
 from ..models import Account, Entry
@@ -28,6 +31,13 @@ MAX_ABS_AMOUNT = 10_000_000
 class Posted:
     entry: Entry
     created: bool
+
+
+def record_text(message: str, **params) -> str:
+    """A reason the system writes into the ledger. The ledger is a record, like the reasons staff type, so it
+    is kept in the site's language whoever's request wrote it; mark `message` with gettext_noop."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return gettext(message) % params
 
 
 def fingerprint(**request) -> str:

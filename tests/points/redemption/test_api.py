@@ -99,6 +99,17 @@ def test_redeem_with_the_header_then_replay_returns_the_same(app, person, item):
     assert Entry.objects.filter(kind=Entry.Kind.REDEMPTION).count() == 1
 
 
+def test_the_ledger_reason_is_in_the_site_language_whatever_the_request_asked_for(person, item):
+    english = AppClient(session_token_for(person), language="en")
+    response = english.post(redeem_path(item), {"key": "api-english-key-1"})
+    assert response.status_code == 201, response.content
+    entry = Entry.objects.get(kind=Entry.Kind.REDEMPTION)
+    assert entry.reason == "已兑换：洗衣液"
+    code = response.json()["redemption"]["code"]
+    assert english.post(f"/api/v1/rewards/mine/{code}/cancel").status_code == 200
+    assert Entry.objects.get(kind=Entry.Kind.REFUND).reason == "兑换已取消：洗衣液"
+
+
 def test_redeem_with_the_body_key(app, item):
     response = app.post(redeem_path(item), {"key": "api-body-key-01"})
     assert response.status_code == 201
