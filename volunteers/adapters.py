@@ -12,7 +12,7 @@ from .models import User
 
 
 class PhoneField(forms.CharField):
-    """Takes what people type (spaces, dashes, +86) and cleans it to +86XXXXXXXXXXX."""
+    """Takes what people type (spaces, dashes, +86) and cleans it to "+86" and the 11 digits."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 20)

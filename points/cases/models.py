@@ -116,6 +116,9 @@ def photo_path(instance, filename) -> str:
     return f"cases/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{ext}"
 
 
+MAX_PHOTOS = 6  # per case
+
+
 class CasePhoto(models.Model):
     case = models.ForeignKey(Case, models.CASCADE, related_name="photos")
     image = models.ImageField(

@@ -6,7 +6,17 @@ from django.db.models.functions import Coalesce
 
 from volunteers.scopes import scope_for
 
-from .models import Budget, Case, CaseEvent, CasePhoto, Contributor, Reward, RewardEvent, RewardShare
+from .models import (
+    MAX_PHOTOS,
+    Budget,
+    Case,
+    CaseEvent,
+    CasePhoto,
+    Contributor,
+    Reward,
+    RewardEvent,
+    RewardShare,
+)
 
 
 def my_cases(*, person):
@@ -51,8 +61,7 @@ def case_for_page(*, code: str, viewer) -> Case | None:
 
 def photo_for(*, code: str, number: int, viewer) -> CasePhoto | None:
     """The case's `number`-th photo (from 1, in upload order), if `viewer` may see the case. Two queries."""
-    # A case has at most a handful of photos; a number past that is no photo (and no huge OFFSET).
-    if viewer is None or not viewer.is_authenticated or not 1 <= number <= 100:
+    if viewer is None or not viewer.is_authenticated or not 1 <= number <= MAX_PHOTOS:
         return None
     case_id = (
         scope_for(viewer).visible(Case.objects.filter(public_code=code)).values_list("pk", flat=True).first()

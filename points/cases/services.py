@@ -28,6 +28,7 @@ from volunteers.scopes import scope_for
 
 from . import exceptions
 from .models import (
+    MAX_PHOTOS,
     Budget,
     Case,
     CaseEvent,
@@ -48,7 +49,6 @@ REPORTER_KINDS = (
     IdentityKind.VOLUNTEER,
     IdentityKind.VOLUNTEER_TEAM,
 )
-MAX_PHOTOS = 6
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 MAX_CONTRIBUTORS = 10

@@ -11,7 +11,7 @@ INVALID_PHONE = _("Enter an 11-digit mainland mobile number, e.g. 138 0013 8000.
 
 
 def normalize_cn_mobile(raw: str) -> str:
-    """Return +86XXXXXXXXXXX or raise ValidationError(code="invalid_phone")."""
+    """Return "+86" and the 11 digits, or raise ValidationError(code="invalid_phone")."""
     value = _SEPARATORS.sub("", str(raw or "")).replace("＋", "+")
     value = value.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
     if value.startswith("+86"):
