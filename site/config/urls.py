@@ -22,6 +22,7 @@ urlpatterns = [
     path("points/", include("points.leaderboards.urls")),
     path("cases/", include("points.cases.urls")),
     path("rewards/", include("points.redemption.urls")),
+    path("services/", include("services_catalog.urls")),
 ]
 
 if settings.DEBUG:
