@@ -35,3 +35,10 @@ class ServicesCatalogConfig(AppConfig):
                 places=_via("person__home_grid"), owner="person", owner_changes=True, grid_worker_changes=True
             ),
         )
+        from .search import register_search
+
+        register_search()  # published services on the site search page (core.search)
+        # Residents' card tokens (printed, never expiring) must not reach the request logs.
+        from .redaction import install
+
+        install()

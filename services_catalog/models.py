@@ -14,8 +14,11 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
+from wagtail.search import index
 
+from core.search import ChineseSearchField
 from volunteers.models import Community, Grid, Organisation, Street
 
 
@@ -90,7 +93,7 @@ class Beneficiary(models.Model):
         return day.year - self.birth_date.year - before_birthday
 
 
-class Service(models.Model):
+class Service(index.Indexed, models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         PENDING = "pending", _("Waiting for review")
@@ -102,9 +105,9 @@ class Service(models.Model):
         ON_DEMAND = "on_demand", _("On request")
 
     class Price(models.TextChoices):
-        FREE = "free", _("Free")
-        SUBSIDISED = "subsidised", _("Subsidised")
-        PAID = "paid", _("Paid")
+        FREE = "free", pgettext_lazy("price", "Free")
+        SUBSIDISED = "subsidised", pgettext_lazy("price", "Subsidised")
+        PAID = "paid", pgettext_lazy("price", "Paid")
 
     code = models.CharField(max_length=16, unique=True, default=new_code, editable=False)
     title = models.CharField(_("title"), max_length=80)
@@ -178,8 +181,33 @@ class Service(models.Model):
             ),
         ]
 
+    # Site search (core.search): the words of the title, description, place, category and organisation,
+    # in Chinese. Re-indexed only when one of these changes (core.search's handler), not on status saves.
+    search_fields = [
+        ChineseSearchField("title", boost=2),
+        ChineseSearchField("description"),
+        ChineseSearchField("place"),
+        ChineseSearchField("category_name"),
+        ChineseSearchField("organisation_name"),
+        index.FilterField("id"),
+    ]
+    search_auto_update = False
+    SEARCH_SOURCE_FIELDS = frozenset(
+        {"title", "description", "place", "category", "category_id", "organisation", "organisation_id"}
+    )
+
     def __str__(self):
         return self.title
+
+    def category_name(self) -> str:
+        return self.category.name
+
+    def organisation_name(self) -> str:
+        return self.organisation.name if self.organisation_id else ""
+
+    @classmethod
+    def get_indexed_objects(cls):
+        return super().get_indexed_objects().select_related("category", "organisation")
 
     @property
     def is_sessions(self) -> bool:

@@ -37,6 +37,7 @@ from .models import (
     OrderRules,
     Service,
     ServiceEvent,
+    ServicePhoto,
     Session,
 )
 
@@ -268,6 +269,9 @@ def do_cancel_session(*, actor: User, session_id: int, reason: str) -> Session:
         check_can_manage_service(actor=actor, service=session.service)
         if session.cancelled:
             return session
+        if session.ends_at <= timezone.now():
+            # Its meals were served and scanned: cancelling now would undo attendance records.
+            raise exceptions.SessionNotBookable(_("This session is over: it can no longer be cancelled."))
         session.cancelled = True
         session.booked = 0
         session.save(update_fields=["cancelled", "booked"])
@@ -284,6 +288,75 @@ def do_cancel_session(*, actor: User, session_id: int, reason: str) -> Session:
                 key=f"session-cancelled:{order.pk}",
             )
     return session
+
+
+# --- service photos (the workbench) ---------------------------------------------------------------------
+MAX_SERVICE_PHOTOS = 6
+
+
+def _reviewed_by_staff(scope, service: Service) -> bool:
+    return (
+        scope.superuser
+        or service.street_id in scope.street_ids
+        or service.street.district_id in scope.district_ids
+    )
+
+
+def do_add_service_photos(*, actor: User, service_id: int, photos) -> list[ServicePhoto]:
+    """Add photos to a service. Each is checked by its bytes (JPEG, PNG or WebP, at most 5 MB) and stored
+    re-encoded without its metadata: phones write where a photo was taken into it, and these are public.
+
+    Like any change by the organisation, new photos on a published service send it back for review.
+    Files already written are removed again if the transaction rolls back (too many photos, a race).
+    """
+    from points.cases.services import check_photo, without_metadata
+
+    cleaned = [without_metadata(photo, check_photo(photo)) for photo in photos if photo]
+    if not cleaned:
+        return []
+    stored = []
+    try:
+        with transaction.atomic():
+            service = Service.objects.select_for_update().select_related("street").get(pk=service_id)
+            check_can_manage_service(actor=actor, service=service)
+            have = list(service.photos.values_list("position", flat=True))
+            if len(have) + len(cleaned) > MAX_SERVICE_PHOTOS:
+                raise GongzhiError(
+                    _("A service shows at most %(n)d photos: remove one first.") % {"n": MAX_SERVICE_PHOTOS},
+                    code="too_many_photos",
+                    status=422,
+                )
+            position = max(have, default=-1) + 1
+            rows = []
+            for offset, photo in enumerate(cleaned):
+                row = ServicePhoto.objects.create(service=service, image=photo, position=position + offset)
+                stored.append(row.image)
+                rows.append(row)
+            if service.status == Service.Status.PUBLISHED and not _reviewed_by_staff(
+                scope_for(actor), service
+            ):
+                service.status = Service.Status.PENDING
+                service.save(update_fields=["status", "updated_at"])
+                ServiceEvent.objects.create(
+                    service=service, status=service.status, actor=actor, reason=_("Changed")
+                )
+    except BaseException:
+        for image in stored:
+            image.storage.delete(image.name)
+        raise
+    return rows
+
+
+def do_remove_service_photo(*, actor: User, photo_id: int) -> None:
+    """Remove a photo of a service the actor manages; its file goes once the removal is committed."""
+    with transaction.atomic():
+        photo = ServicePhoto.objects.select_for_update().select_related("service").filter(pk=photo_id).first()
+        if photo is None:
+            raise GongzhiError(_("This photo has already been removed."), code="photo_not_found", status=404)
+        check_can_manage_service(actor=actor, service=photo.service)
+        image = photo.image
+        photo.delete()
+        transaction.on_commit(lambda: image.storage.delete(image.name))
 
 
 # --- people the services serve -----------------------------------------------------------------------------
@@ -439,7 +512,11 @@ def do_place_order(
     note = " ".join(str(note or "").split())[:300]
     now = timezone.now()
     with transaction.atomic():
-        User.objects.select_for_update().filter(pk=resident.pk).values_list("pk").get()
+        # NO KEY UPDATE: it still lines up this person's bookings, but does not block the key-share
+        # lock that any row referring to them takes (an event they act in, a points account), which a
+        # transaction holding this session's lock may need — a cancel, a confirmation — and would
+        # otherwise deadlock against this booking.
+        User.objects.select_for_update(no_key=True).filter(pk=resident.pk).values_list("pk").get()
         resident.refresh_from_db(fields=["home_grid"])
         service = (
             Service.objects.select_related("organisation")
@@ -571,6 +648,10 @@ def do_dispatch_order(*, actor: User, order_id: int, organisation_id: int) -> Or
         ).first()
         if organisation is None:
             raise GongzhiError(_("Choose an approved organisation."), code="organisation_required")
+        if not organisation_serves(organisation, order.grid):
+            raise GongzhiError(
+                _("This organisation does not serve the resident's area."), code="organisation_out_of_area"
+            )
         order.organisation = organisation
         order.dispatched_at = timezone.now()
         _move(order, Order.Status.DISPATCHED)
@@ -591,7 +672,10 @@ def do_claim_order(*, actor: User, order_id: int, organisation_id: int) -> Order
     _check_org_admin(actor, organisation_id)
     with transaction.atomic():
         order = _locked_order(order_id)
-        organisation = Organisation.objects.get(pk=organisation_id)
+        # Only a superuser gets here with an id of no organisation of theirs: answer, not crash.
+        organisation = Organisation.objects.filter(pk=organisation_id).first()
+        if organisation is None:
+            raise GongzhiError(_("Choose an approved organisation."), code="organisation_required")
         if order.status != Order.Status.ORDERED:
             if order.organisation_id and order.organisation_id != organisation_id:
                 raise exceptions.TakenByAnother()
@@ -940,6 +1024,17 @@ def do_cancel_order(*, actor: User, order_id: int, reason: str = "") -> Order:
 
 
 # --- dining points and classes --------------------------------------------------------------------------
+def can_run_sessions(actor: User, service: Service) -> bool:
+    """Who keeps a session service's rosters and scans its beneficiaries in: the members of its
+    organisation and whoever may change the service (its organisation's admins, staff of its area)."""
+    scope = scope_for(actor)
+    return bool(
+        scope.superuser
+        or (service.organisation_id and service.organisation_id in scope.member_org_ids)
+        or scope.can_change(service)
+    )
+
+
 def do_record_attendance(*, actor: User, session_id: int, token: str) -> tuple[Order, bool]:
     """Scan a beneficiary's QR card at a session: their booking is marked attended (and, the meal or
     class being the service, delivered). A repeat scan returns the first result. Returns (order, new)."""
@@ -947,14 +1042,11 @@ def do_record_attendance(*, actor: User, session_id: int, token: str) -> tuple[O
     session = Session.objects.select_related("service").filter(pk=session_id).first()
     if session is None:
         raise exceptions.SessionNotBookable()
-    scope = scope_for(actor)
-    service = session.service
-    if not (
-        scope.superuser
-        or (service.organisation_id and service.organisation_id in scope.member_org_ids)
-        or scope.can_change(service)
-    ):
+    if not can_run_sessions(actor, session.service):
         raise OutOfScope()
+    if timezone.localdate(session.starts_at) > timezone.localdate():
+        # A card scanned at today's lunch must not tick off next week's booking by mistake.
+        raise exceptions.SessionNotBookable(_("Attendance can be recorded from the day of the session."))
     order_id = (
         Order.objects.filter(session=session, resident=beneficiary.person)
         .exclude(status=Order.Status.CANCELLED)
@@ -1017,7 +1109,15 @@ def escalate_stalled_orders(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     rules = OrderRules.load()
     counts = {"reminded": 0, "escalated": 0, "closed": 0}
-    candidates = Order.objects.filter(status__in=Order.ACTIVE, escalation__lt=2).values_list("pk", flat=True)
+    # Read without locks first and lock only the orders past their deadline: every active order is a
+    # candidate, but few are due on any one run.
+    candidates = [
+        order.pk
+        for order in Order.objects.filter(status__in=Order.ACTIVE, escalation__lt=2)
+        .select_related("session")
+        .only("status", "stage_started_at", "session_id", "session__ends_at")
+        if (deadline := stage_deadline(order, rules)) is not None and now >= deadline
+    ]
     closing = Order.objects.filter(
         status=Order.Status.DELIVERED, delivered_at__lte=now - timedelta(days=rules.auto_close_days)
     ).values_list("pk", flat=True)
@@ -1041,7 +1141,12 @@ def escalate_stalled_orders(*, now: datetime | None = None) -> dict[str, int]:
             deadline = stage_deadline(order, rules)
             if deadline is None or now < deadline:
                 continue
-            overdue_twice = now >= deadline + (deadline - order.stage_started_at)
+            span = deadline - order.stage_started_at
+            if order.session_id and order.status == Order.Status.ACCEPTED:
+                # A booking accepted days ahead is due when its session ends; staff should hear of a
+                # missed delivery a stage's length after that, not as many days later again.
+                span = min(max(span, timedelta(0)), timedelta(hours=rules.deliver_hours))
+            overdue_twice = now >= deadline + span
             stage = order.get_status_display()
             if order.escalation == 0:
                 _tell(

@@ -45,6 +45,14 @@ class ProfileForm(forms.ModelForm):
         self.fields["name"].required = True
 
 
+class ProfilePageForm(ProfileForm):
+    """The profile page's form: the notification switches live on the notification settings page
+    (core:notification_settings) with the per-category choices; the API's PATCH /me keeps them."""
+
+    class Meta(ProfileForm.Meta):
+        fields = ["name", "email", "home_grid", "skills", "large_text"]
+
+
 class IdentityClaimForm(forms.Form):
     kind = forms.ChoiceField(label=_("Identity"), choices=IdentityKind.choices)
     grid = forms.ModelChoiceField(

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 from core.exceptions import GongzhiError
 
 from . import selectors, services
-from .forms import IdentityClaimForm, InviteMemberForm, OrganisationApplicationForm, ProfileForm
+from .forms import IdentityClaimForm, InviteMemberForm, OrganisationApplicationForm, ProfilePageForm
 from .models import Membership, Organisation
 from .scopes import scope_for
 
@@ -16,7 +16,7 @@ from .scopes import scope_for
 @login_required
 def profile(request):
     person = request.user
-    form = ProfileForm(request.POST or None, instance=person)
+    form = ProfilePageForm(request.POST or None, instance=person)
     if request.method == "POST" and form.is_valid():
         services.do_update_profile(person=person, actor=request.user, form=form)
         messages.success(request, _("Your profile has been saved."))
@@ -57,7 +57,7 @@ def claim_identity(request):
         request,
         "volunteers/profile.html",
         {
-            "form": ProfileForm(instance=request.user),
+            "form": ProfilePageForm(instance=request.user),
             "claim_form": form,
             "claims": selectors.claims_of(request.user),
             "memberships": selectors.memberships_of(request.user),

@@ -33,6 +33,115 @@ class HeroBlock(blocks.StructBlock):
         template = "blocks/hero.html"
 
 
+def _viewer(parent_context):
+    request = (parent_context or {}).get("request")
+    return getattr(request, "user", None)
+
+
+class LatestNoticesBlock(blocks.StructBlock):
+    """The newest notices the reader may see (the public sees public ones). Two queries at most."""
+
+    title = blocks.CharBlock(
+        label=_("Title"), max_length=20, required=False, help_text=_("Empty: the standard heading.")
+    )
+    count = blocks.IntegerBlock(label=_("How many"), min_value=1, max_value=10, default=4)
+
+    class Meta:
+        icon = "doc-full"
+        label = _("Latest notices")
+        template = "cms/blocks/latest_notices.html"
+
+    def get_context(self, value, parent_context=None):
+        from .models import NoticeIndexPage
+        from .selectors import latest_notices
+
+        context = super().get_context(value, parent_context=parent_context)
+        context["notices"] = latest_notices(viewer=_viewer(parent_context), limit=value["count"])
+        context["index"] = NoticeIndexPage.objects.live().first()
+        return context
+
+
+class OpenTasksBlock(blocks.StructBlock):
+    """Published grid tasks that have not started and still have places, soonest first."""
+
+    title = blocks.CharBlock(
+        label=_("Title"), max_length=20, required=False, help_text=_("Empty: the standard heading.")
+    )
+    count = blocks.IntegerBlock(label=_("How many"), min_value=1, max_value=10, default=3)
+
+    class Meta:
+        icon = "tasks"
+        label = _("Open grid tasks")
+        template = "cms/blocks/open_tasks.html"
+
+    def get_context(self, value, parent_context=None):
+        from django.utils import timezone
+
+        from volunteers.gridtasks.selectors import TaskFilters, task_list
+
+        context = super().get_context(value, parent_context=parent_context)
+        now = timezone.now()
+        tasks = task_list(viewer=_viewer(parent_context), filters=TaskFilters(open_only=True), now=now)
+        context["tasks"] = list(tasks.filter(starts_at__gt=now)[: value["count"]])
+        return context
+
+
+class LeaderboardBlock(blocks.StructBlock):
+    """The top of a points leaderboard: masked names, people who opted out left off (as on the boards)."""
+
+    title = blocks.CharBlock(
+        label=_("Title"), max_length=20, required=False, help_text=_("Empty: the standard heading.")
+    )
+    period = blocks.ChoiceBlock(
+        label=_("Period"),
+        choices=[("month", _("This month")), ("year", _("This year")), ("all", _("All time"))],
+        default="month",
+    )
+    place = blocks.ChoiceBlock(
+        label=_("Board"),
+        choices=[
+            ("district", _("The whole district")),
+            ("community", _("The reader's community (the district for everyone else)")),
+        ],
+        default="district",
+    )
+    count = blocks.IntegerBlock(label=_("How many"), min_value=3, max_value=10, default=5)
+
+    class Meta:
+        icon = "pick"
+        label = _("Leaderboard")
+        template = "cms/blocks/leaderboard.html"
+
+    def get_context(self, value, parent_context=None):
+        from points.leaderboards import selectors
+        from points.leaderboards.periods import current_period
+        from points.leaderboards.views import board_url
+        from volunteers.models import District, Grid
+
+        context = super().get_context(value, parent_context=parent_context)
+        viewer = _viewer(parent_context)
+        period = current_period(value["period"])
+        level, place = selectors.DISTRICT, None
+        if value["place"] == "community" and viewer is not None and getattr(viewer, "home_grid_id", None):
+            grid = Grid.objects.select_related("community").filter(pk=viewer.home_grid_id).first()
+            if grid is not None:
+                level, place = selectors.COMMUNITY, grid.community
+        if place is None:
+            place = District.objects.order_by("code").first()
+        rows = (
+            []
+            if place is None
+            else selectors.board(level=level, place=place, period=period, viewer=viewer, size=value["count"])
+        )
+        context.update(
+            rows=rows,
+            place=place,
+            period=period,
+            board_url=board_url(level, place, period) if place is not None else "",
+        )
+        return context
+
+
 class HomeBody(blocks.StreamBlock):
     hero = HeroBlock()
     quick_links = blocks.ListBlock(
@@ -49,3 +158,6 @@ class HomeBody(blocks.StreamBlock):
         admin_text=_("The nine duty categories of the 9-81 list."),
         template="blocks/duty_categories.html",
     )
+    latest_notices = LatestNoticesBlock()
+    open_tasks = OpenTasksBlock()
+    leaderboard = LeaderboardBlock()

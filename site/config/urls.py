@@ -8,6 +8,8 @@ from wagtail.documents import urls as wagtaildocs_urls
 from .api import api
 
 urlpatterns = [
+    # Before Wagtail's admin: the dashboard answers non-staff with a 403 instead of Wagtail's redirect.
+    path("admin/statistics/", include("dashboard.urls")),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("accounts/", include("allauth.urls")),
@@ -18,10 +20,12 @@ urlpatterns = [
     path("", include("core.urls")),
     path("", include("volunteers.urls")),
     path("", include("volunteers.gridtasks.urls")),
+    path("", include("cms.urls")),
     path("points/", include("points.urls")),
     path("points/", include("points.leaderboards.urls")),
     path("cases/", include("points.cases.urls")),
     path("rewards/", include("points.redemption.urls")),
+    path("certificates/", include("points.certificates.urls")),
     path("services/", include("services_catalog.urls")),
 ]
 

@@ -15,7 +15,7 @@ from ninja import Field, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 from ninja.security import APIKeyCookie
 from ninja.utils import check_csrf
-from pydantic import ConfigDict, StrictInt
+from pydantic import ConfigDict, StrictBool, StrictInt, StrictStr
 
 from . import notifications
 from .exceptions import GongzhiError, NotAllowed, NotFound
@@ -156,3 +156,137 @@ def inbox_read(request, payload: MarkReadIn | None = None):
         raise NotFound(_("Message not found."))
     marked = notifications.mark_read(person=request.user, notification_id=notification_id)
     return {"marked": marked, "unread": notifications.unread_count(request.user)}
+
+
+# --- notification preferences ----------------------------------------------------------------------
+class CategoryChoiceOut(Schema):
+    code: str = Field(description="task, notice, points, cases, identity, organisation, …")
+    label: str
+    sms: bool
+    email: bool
+    digest: bool = Field(description="One message a day (20:00) instead of one per event.")
+
+
+class QuietHoursOut(Schema):
+    enabled: bool
+    start: str = Field(description="HH:MM, Beijing time.")
+    end: str = Field(description="HH:MM; before start means the next morning.")
+    timezone: str
+
+
+class PreferencesOut(Schema):
+    sms: bool = Field(description="Account-wide SMS switch; off: no SMS for any category.")
+    email: bool = Field(description="Account-wide email switch (needs an email address on the profile).")
+    categories: list[CategoryChoiceOut]
+    quiet_hours: QuietHoursOut
+
+
+class CategoryChoiceIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    code: StrictStr = Field(max_length=40)
+    sms: StrictBool
+    email: StrictBool
+    digest: StrictBool
+
+
+class QuietHoursIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: StrictBool
+    start: StrictStr = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM")
+    end: StrictStr = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM")
+
+
+class PreferencesIn(Schema):
+    """Categories not listed keep their current choice."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sms: StrictBool
+    email: StrictBool
+    categories: list[CategoryChoiceIn] = Field(default_factory=list, max_length=50)
+    quiet_hours: QuietHoursIn
+
+
+def _preferences(person) -> dict:
+    from .forms import NotificationPreferencesForm
+
+    # The form knows the effective values (defaults where the person chose nothing).
+    initial = NotificationPreferencesForm(person=person).initial
+    tz = settings.TIME_ZONE
+    return {
+        "sms": person.notify_sms,
+        "email": person.notify_email,
+        "categories": [
+            {
+                "code": code,
+                "label": str(label),
+                "sms": initial[f"{code}-sms"],
+                "email": initial[f"{code}-email"],
+                "digest": initial[f"{code}-digest"],
+            }
+            for code, label in notifications.CATEGORIES.items()
+        ],
+        "quiet_hours": {
+            "enabled": initial["quiet_hours"],
+            "start": initial["quiet_start"].strftime("%H:%M"),
+            "end": initial["quiet_end"].strftime("%H:%M"),
+            "timezone": tz,
+        },
+    }
+
+
+@router.get(
+    "/me/notifications/preferences",
+    response={200: PreferencesOut, **error_responses(401)},
+    summary="My notification preferences",
+    tags=["notifications"],
+)
+def get_preferences(request):
+    return _preferences(request.user)
+
+
+@router.put(
+    "/me/notifications/preferences",
+    response={200: PreferencesOut, **error_responses(400, 401, 403, 415, 422)},
+    summary="Change my notification preferences",
+    tags=["notifications"],
+)
+def put_preferences(request, payload: PreferencesIn):
+    from datetime import time
+
+    from .forms import check_preferences
+
+    person = request.user
+    unknown = sorted({c.code for c in payload.categories} - set(notifications.CATEGORIES))
+    errors = {}
+    if unknown:
+        errors["categories"] = [str(_("Unknown category: %(codes)s.") % {"codes": ", ".join(unknown)})]
+    start, end = time.fromisoformat(payload.quiet_hours.start), time.fromisoformat(payload.quiet_hours.end)
+    for name, messages in check_preferences(
+        person=person,
+        notify_email=payload.email,
+        quiet_hours=payload.quiet_hours.enabled,
+        quiet_start=start,
+        quiet_end=end,
+    ).items():
+        field = {"notify_email": "email", "quiet_end": "quiet_hours.end"}.get(name, name)
+        errors[field] = [str(m) for m in messages]
+    if errors:
+        raise InvalidInput(errors)
+    current = notifications.choices_of(person)
+    categories = {
+        c.code: notifications.Choice(sms=c.sms, email=c.email, digest=c.digest) for c in payload.categories
+    }
+    notifications.do_save_preferences(
+        person=person,
+        actor=request.user,
+        categories={code: categories.get(code, current[code]) for code in notifications.CATEGORIES},
+        quiet_hours=payload.quiet_hours.enabled,
+        quiet_start=start,
+        quiet_end=end,
+        notify_sms=payload.sms,
+        notify_email=payload.email,
+    )
+    return _preferences(person)

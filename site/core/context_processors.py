@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 # The bottom tab bar. A tab appears once its page exists (reverse() succeeds).
 TABS = [
     ("home", _("Home"), "/"),
+    ("service", _("Services"), "services:catalogue"),
     ("tasks", _("Tasks"), "gridtasks:list"),
     ("scan", _("Scan"), "core:scan"),
     ("points", _("Points"), "points:mine"),

@@ -4,6 +4,7 @@ sent once however often its task runs, failures retried, stuck deliveries picked
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.db import transaction
 from django.utils import timezone
@@ -166,10 +167,18 @@ def test_a_failing_provider_marks_the_delivery_failed_and_a_retry_sends_once(
     assert "provider unavailable" in delivery.last_error
     assert sms.sent == []
 
-    deliver.delay(delivery.pk)
+    # The retry waits out its back-off: a task arriving early sends nothing.
+    assert delivery.not_before > timezone.now()
     deliver.delay(delivery.pk)
     delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.FAILED, 1)
+
+    with time_machine.travel(delivery.not_before + timedelta(seconds=1), tick=False):
+        deliver.delay(delivery.pk)
+        deliver.delay(delivery.pk)
+    delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (Delivery.Status.SENT, 2)
+    assert delivery.last_error == ""
     assert len(sms.sent) == 1
 
 
@@ -180,10 +189,16 @@ def test_a_delivery_is_given_up_after_the_last_attempt(sms, django_capture_on_co
     with django_capture_on_commit_callbacks(execute=True):
         _notify(person)
     delivery = Delivery.objects.get()
-    for _ in range(notifications.MAX_ATTEMPTS + 2):
-        deliver.delay(delivery.pk)
+    start = timezone.now()
+    for hour in range(1, notifications.MAX_ATTEMPTS + 3):
+        with time_machine.travel(start + timedelta(hours=hour), tick=False):
+            deliver.delay(delivery.pk)
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (Delivery.Status.FAILED, notifications.MAX_ATTEMPTS)
+    assert "provider unavailable" in delivery.last_error
+    assert list(notifications.given_up()) == [delivery]  # what the staff's list shows
+    assert sms.sent == []
+    assert Notification.objects.filter(recipient=person).count() == 1  # the inbox still has it
 
 
 @pytest.mark.django_db

@@ -188,6 +188,9 @@ class TaskListQuery(Schema):
     category: str | None = Field(None, max_length=40, description='A duty category code, e.g. "patrol".')
     date: dt.date | None = Field(None, description="Tasks starting on this day (Asia/Shanghai).")
     open: bool = Field(False, description="Only tasks with places left.")
+    q: str | None = Field(
+        None, max_length=200, description="Words to find in title, description, place or duty (Chinese too)."
+    )
 
 
 class SignUpIn(Schema):
@@ -353,6 +356,7 @@ def list_tasks(request, filters: Query[TaskListQuery]):
         category=category,
         day=filters.date,
         open_only=filters.open,
+        q=(filters.q or "").strip(),
     )
     return selectors.task_list(viewer=_viewer(request), filters=chosen)
 

@@ -35,3 +35,39 @@ class GridTasksConfig(AppConfig):
                 grid_worker_changes=True,
             ),
         )
+        _register_search()
+
+
+def _register_search():
+    """Published tasks the viewer may see, on the site search page (core.search)."""
+    from django.urls import reverse
+
+    from core import search
+    from volunteers.scopes import scope_for
+
+    from .models import GridTask
+    from .templatetags.gridtasks import when
+
+    def visible(viewer):
+        return scope_for(viewer).visible(GridTask.objects.filter(status=GridTask.Status.PUBLISHED))
+
+    def hit(task):
+        return search.Hit(
+            title=task.title,
+            url=reverse("gridtasks:detail", args=[task.public_code]),
+            text=task.description,
+            meta=[when(task), task.place_name, str(task.grid)],
+            badge=task.category.name,
+        )
+
+    search.register(
+        search.Kind(
+            key="task",
+            label=_("Grid tasks"),
+            model=GridTask,
+            visible=visible,
+            hit=hit,
+            joins=("category", "grid__community"),
+            fields=GridTask.SEARCH_SOURCE_FIELDS,
+        )
+    )

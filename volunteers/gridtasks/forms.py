@@ -297,6 +297,10 @@ class CorrectionForm(forms.Form):
         return cleaned
 
 
+class SearchInput(forms.TextInput):
+    input_type = "search"
+
+
 class TaskFilterForm(forms.Form):
     """The filters of the task list (GET). An unknown value is ignored rather than refused: a stale
     bookmarked filter should still show tasks."""
@@ -306,6 +310,13 @@ class TaskFilterForm(forms.Form):
     category = forms.ChoiceField(label=_("Duty"), required=False)
     day = forms.DateField(label=_("Date"), required=False, widget=DateInput())
     open = forms.BooleanField(label=_("Has open places"), required=False)
+    # No max_length: a pasted paragraph is cut by core.search rather than silently dropped as invalid.
+    q = forms.CharField(
+        label=_("Words"),
+        required=False,
+        strip=True,
+        widget=SearchInput(attrs={"maxlength": 64, "enterkeyhint": "search"}),
+    )
 
     def __init__(self, *args, choices, **kwargs):
         super().__init__(*args, **kwargs)
@@ -332,9 +343,10 @@ class TaskFilterForm(forms.Form):
             category=self._objects["category"].get(data.get("category") or ""),
             day=data.get("day"),
             open_only=bool(data.get("open")),
+            q=data.get("q") or "",
         )
 
     @property
     def active(self) -> bool:
         f = self.filters()
-        return any([f.community, f.grid, f.category, f.day, f.open_only])
+        return any([f.community, f.grid, f.category, f.day, f.open_only, f.q])

@@ -6,7 +6,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from wagtail.search import index
 
+from core.search import ChineseSearchField
 from volunteers.models import DutyCategory, Grid, Organisation
 
 
@@ -38,7 +40,7 @@ class TaskSeries(models.Model):
         return self.title
 
 
-class GridTask(models.Model):
+class GridTask(index.Indexed, models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         PUBLISHED = "published", _("Published")
@@ -108,8 +110,28 @@ class GridTask(models.Model):
             ),
         ]
 
+    # Site search (core.search): the words of the title, description, place and duty, in Chinese.
+    # Re-indexed by core.search's handler only when one of these changes, not on every status or
+    # places update (search_auto_update = False turns Wagtail's every-save handler off).
+    search_fields = [
+        ChineseSearchField("title", boost=2),
+        ChineseSearchField("description"),
+        ChineseSearchField("place_name"),
+        ChineseSearchField("category_name"),
+        index.FilterField("id"),
+    ]
+    search_auto_update = False
+    SEARCH_SOURCE_FIELDS = frozenset({"title", "description", "place_name", "category", "category_id"})
+
     def __str__(self):
         return self.title
+
+    def category_name(self) -> str:
+        return self.category.name
+
+    @classmethod
+    def get_indexed_objects(cls):
+        return super().get_indexed_objects().select_related("category")
 
     @property
     def duration_minutes(self) -> int:

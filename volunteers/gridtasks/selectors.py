@@ -9,6 +9,7 @@ from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subq
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.search import matching_pks
 from volunteers.models import Community, DutyCategory, Grid, Organisation, User
 from volunteers.scopes import scope_for
 
@@ -40,6 +41,7 @@ class TaskFilters:
     category: DutyCategory | None = None
     day: date | None = None
     open_only: bool = False
+    q: str = ""  # words to find in title, description, place or duty (core.search, Chinese-aware)
 
 
 def task_list(
@@ -63,6 +65,9 @@ def task_list(
         qs = qs.filter(starts_at__gte=start, starts_at__lt=start + timedelta(days=1))
     if filters.open_only:
         qs = qs.filter(taken__lt=F("capacity"))
+    if filters.q:
+        # The list keeps its date order; the search only says which of these tasks match.
+        qs = qs.filter(pk__in=matching_pks(qs, filters.q))
     if viewer is not None and viewer.is_authenticated:
         qs = qs.annotate(my_status=_viewer_signup(viewer))
     return qs.order_by("starts_at", "id")

@@ -39,6 +39,8 @@ from .models import (
 
 LIVE = SignUp.LIVE
 HOLDS_PLACE = SignUp.HOLDS_PLACE
+# A cancellation of a task starting sooner than this is sent even in the volunteers' quiet hours.
+URGENT_CANCELLATION = timedelta(hours=12)
 
 
 # --- tasks ----------------------------------------------------------------------------------------------
@@ -122,6 +124,8 @@ def do_cancel_task(*, actor: User, task_id: int, reason: str) -> GridTask:
                 body=reason,
                 url=reverse("gridtasks:detail", args=[task.public_code]),
                 key=f"task-cancelled:{signup.pk}",
+                # Past the quiet hours the volunteer might already be on the way.
+                urgent=task.starts_at - timezone.now() < URGENT_CANCELLATION,
             )
     return task
 
@@ -325,6 +329,7 @@ def _promote_waitlist(task: GridTask, now: datetime) -> None:
             % {"until": timezone.localtime(signup.offered_until).strftime("%m-%d %H:%M")},
             url=reverse("gridtasks:detail", args=[task.public_code]),
             key=f"offer:{signup.pk}:{signup.offered_until.timestamp()}",
+            urgent=True,  # the offer lapses at its deadline: held until morning it would be worthless
         )
     if waiting:
         GridTask.objects.filter(pk=task.pk).update(taken=F("taken") + len(waiting))
@@ -909,6 +914,7 @@ def send_reminders(now: datetime | None = None) -> int:
             % {"when": timezone.localtime(task.starts_at).strftime("%m-%d %H:%M"), "place": task.place_name},
             url=reverse("gridtasks:detail", args=[task.public_code]),
             key=f"reminder-{'hour' if hour else 'day'}:{signup.pk}",
+            urgent=hour,  # "in an hour" is useless after the quiet hours; "tomorrow" can wait
         )
         sent += 1
     return sent

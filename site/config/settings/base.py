@@ -24,7 +24,9 @@ INSTALLED_APPS = [
     "points.cases",
     "points.redemption",
     "points.leaderboards",
+    "points.certificates",
     "services_catalog",
+    "dashboard",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -172,6 +174,9 @@ HEADLESS_CLIENTS = ("app",)
 HEADLESS_SERVE_SPECIFICATION = False
 
 SMS_BACKEND = env.str("SMS_BACKEND", default="core.sms.ConsoleBackend")
+# Quiet hours (local time) of people who have not chosen their own; SMS/email due then wait until the
+# end. None: no default quiet hours.
+NOTIFICATION_QUIET_HOURS = ("22:00", "07:00")
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="共治 Gongzhi <noreply@gongzhi.localhost>")
 
@@ -188,7 +193,11 @@ STATIC_URL = "/static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "var" / "static"))
 # Front-end packages come from the npm registry through package-lock.json (`npm ci`) and are served
 # from the site itself, never from a CDN.
-STATICFILES_DIRS = [SITE_DIR / "static", ("vendor/jsqr", BASE_DIR / "node_modules" / "jsqr" / "dist")]
+STATICFILES_DIRS = [
+    SITE_DIR / "static",
+    ("vendor/jsqr", BASE_DIR / "node_modules" / "jsqr" / "dist"),
+    ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),
+]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 # Uploads with personal data (case photos): outside MEDIA_ROOT, handed out only after an access check.
@@ -210,8 +219,18 @@ IMPORT_MAX_ROWS = 5000
 WAGTAIL_SITE_NAME = "共治 Gongzhi"
 WAGTAILADMIN_BASE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 SITE_URL = WAGTAILADMIN_BASE_URL
-WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+# Chinese has no spaces: core.search segments text into words before Wagtail indexes it. On PostgreSQL
+# the 'simple' configuration keeps those words as they are (no English stemming or stop words).
+WAGTAILSEARCH_BACKENDS = {
+    "default": {"BACKEND": "wagtail.search.backends.database", "SEARCH_CONFIG": "simple"}
+}
 WAGTAILDOCS_EXTENSIONS = ["pdf", "docx", "xlsx", "png", "jpg", "jpeg"]
+# Documents (notice attachments) are checked on upload: size, and type by extension and by content.
+WAGTAILDOCS_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
+WAGTAILDOCS_DOCUMENT_FORM_BASE = "cms.document_forms.DocumentForm"
+# Always through Wagtail's view, whose before_serve_document hook hands a notice's attachments only to
+# the people who may read the notice (cms.wagtail_hooks).
+WAGTAILDOCS_SERVE_METHOD = "serve_view"
 
 # Celery: with no broker configured (the demo) tasks run in-process, eagerly, after the commit that
 # queued them; production sets CELERY_BROKER_URL to Redis.

@@ -7,6 +7,8 @@ DEBUG = False
 SECRET_KEY = "test-only-secret-3a9f6b1e"  # noqa: S105
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SMS_BACKEND = "core.sms.LocmemBackend"
+# Tests must not depend on the hour they run at: no default quiet hours (tests/core sets them).
+NOTIFICATION_QUIET_HOURS = None
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = True

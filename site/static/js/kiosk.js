@@ -2,6 +2,8 @@
 // them in or out. Every scan carries its own nonce, so sending it twice is harmless. When the network
 // is gone (or a request fails) scans wait in localStorage with their scan time and are uploaded as a
 // batch once the network is back; the server accepts each nonce once and flags what it cannot apply.
+// A page whose codes must not be stored on the phone (residents' service cards, which never expire)
+// sets data-offline-queue="off": a scan that cannot be sent is then reported as not recorded.
 (function () {
   "use strict";
   var root = document.getElementById("kiosk");
@@ -19,6 +21,7 @@
   var log = root.querySelector("[data-log]");
   var csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
   var storageKey = root.dataset.queueKey;
+  var queueing = root.dataset.offlineQueue !== "off";
   var kind = "in";
   var lastText = null;
   var lastSeen = 0;
@@ -31,6 +34,7 @@
 
   // --- the queue, kept across reloads and restarts of the phone's browser ---
   function loadQueue() {
+    if (!queueing) return [];
     try {
       var stored = JSON.parse(window.localStorage.getItem(storageKey) || "[]");
       return Array.isArray(stored) ? stored : [];
@@ -42,13 +46,23 @@
 
   function saveQueue() {
     try {
-      window.localStorage.setItem(storageKey, JSON.stringify(queue));
+      if (queueing) window.localStorage.setItem(storageKey, JSON.stringify(queue));
     } catch (error) {
       // Storage full or disabled: the queue still lives in memory while the page is open.
     }
     queueCount.textContent = String(queue.length);
     uploadButton.hidden = queue.length === 0;
     root.classList.toggle("has-queue", queue.length > 0);
+  }
+
+  // Keep a scan that could not be sent for later, or (queue off) say that it was not recorded.
+  function hold(scan, message, unsent) {
+    if (!queueing) {
+      show("bad", "", unsent || msg("unsent"));
+      return;
+    }
+    enqueue(scan);
+    show("queued", "", message);
   }
 
   function enqueue(scan) {
@@ -112,15 +126,13 @@
 
   function submit(scan) {
     if (navigator.onLine === false) {
-      enqueue(scan);
-      show("queued", "", msg("queued"));
+      hold(scan, msg("queued"));
       return;
     }
     post(root.dataset.scanUrl, scan)
       .then(function (answer) {
         if (answer.status === 401) {
-          enqueue(scan);
-          show("queued", "", msg("signed-out"));
+          hold(scan, msg("signed-out"), msg("signed-out"));
         } else if (answer.status >= 500) {
           throw new Error("server error");
         } else {
@@ -130,9 +142,8 @@
         }
       })
       .catch(function () {
-        enqueue(scan);
         setOnline(false);
-        show("queued", "", msg("queued"));
+        hold(scan, msg("queued"));
       });
   }
 

@@ -142,6 +142,14 @@ class Command(BaseCommand):
             self._tasks(grids)
         with transaction.atomic():
             self._points(grids)
+        from services_catalog import demo as services_demo
+
+        services_demo.seed()
+        from cms import demo as cms_demo
+
+        # Its own transaction: notices published here are delivered after it commits, as in production.
+        with transaction.atomic():
+            cms_demo.seed()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {Street.objects.count()} streets, "
@@ -271,6 +279,7 @@ class Command(BaseCommand):
                 )
 
     def _home_page(self):
+        from cms import demo as cms_demo
         from cms.models import HomePage
 
         home = HomePage.objects.first()
@@ -304,7 +313,9 @@ class Command(BaseCommand):
                     {"title": "积分兑换", "subtitle": "兑换奖品", "url": "/rewards/", "icon": "points"},
                 ],
             ),
+            *cms_demo.home_blocks()[:2],  # latest notices, open grid tasks
             ("statistics", None),
+            *cms_demo.home_blocks()[2:],  # leaderboard
             ("duty_categories", None),
         ]
         home.save_revision().publish()
