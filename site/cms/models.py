@@ -19,7 +19,6 @@ from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFi
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import RichTextField, StreamField
 from wagtail.models import GroupApprovalTask, Orderable, Page
-from wagtail.search import index
 
 from core.search import ChineseSearchField
 
@@ -121,15 +120,11 @@ class NoticePage(RoutablePageMixin, Page):
         ),
         InlinePanel("attachments", label=_("Attachment"), heading=_("Attachments")),
     ]
-    # Chinese words segmented for the index (core.search): "消防" finds "消防安全检查通知". The title's
-    # plain SearchField is replaced by the segmented one; the body is indexed as text, without its tags.
-    # Who may see a hit is decided by selectors.visible_notices (search.py).
+    # Chinese words segmented for the index (core.search): "消防" finds "消防安全检查通知". Page's own fields
+    # stay (Wagtail expects them; the plain title is one more token in the title column). The body is
+    # indexed as text, without its tags. Who may see a hit is decided by selectors.visible_notices.
     search_fields = [
-        *(
-            f
-            for f in Page.search_fields
-            if not (isinstance(f, index.SearchField) and f.field_name == "title")
-        ),
+        *Page.search_fields,
         ChineseSearchField("title", boost=2),
         ChineseSearchField("summary"),
         ChineseSearchField("body_text"),

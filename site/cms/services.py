@@ -85,14 +85,13 @@ def do_deliver_batch(*, notice_id: int, first_id: int, last_id: int) -> int:
     title = (_("[Must read] %(title)s") if notice.must_read else _("Notice: %(title)s")) % {
         "title": notice.title
     }
-    sent = 0
+    url = notice.url or ""  # None only without a Wagtail site; the inbox message is still worth having
+    handed = 0
     for key, person in keys.items():
         if key in done:
             continue
         with transaction.atomic():
-            notify(
-                recipient=person, category="notice", title=title, body=notice.teaser, url=notice.url, key=key
-            )
-        sent += 1
-    logger.info("notice %s: notified %s people (ids %s-%s)", notice.pk, sent, first_id, last_id)
-    return sent
+            notify(recipient=person, category="notice", title=title, body=notice.teaser, url=url, key=key)
+        handed += 1
+    logger.info("notice %s: %s people to notify (ids %s-%s)", notice.pk, handed, first_id, last_id)
+    return handed
