@@ -142,6 +142,44 @@ class LeaderboardBlock(blocks.StructBlock):
         return context
 
 
+def _service_categories():
+    from services_catalog.models import ServiceCategory
+
+    return [("", _("Every category")), *((c.slug, c.name) for c in ServiceCategory.objects.all())]
+
+
+class FeaturedServicesBlock(blocks.StructBlock):
+    """Published services with their rating and next session; those serving the reader's grid first."""
+
+    title = blocks.CharBlock(
+        label=_("Title"), max_length=20, required=False, help_text=_("Empty: the standard heading.")
+    )
+    category = blocks.ChoiceBlock(label=_("Category"), choices=_service_categories, required=False)
+    count = blocks.IntegerBlock(label=_("How many"), min_value=1, max_value=10, default=3)
+
+    class Meta:
+        icon = "home"
+        label = _("Featured services")
+        template = "cms/blocks/featured_services.html"
+
+    def get_context(self, value, parent_context=None):
+        from services_catalog.models import ServiceCategory
+        from services_catalog.selectors import CatalogueFilters, catalogue_services
+        from volunteers.models import Grid
+
+        context = super().get_context(value, parent_context=parent_context)
+        viewer = _viewer(parent_context)
+        home_grid = None
+        if viewer is not None and getattr(viewer, "home_grid_id", None):
+            home_grid = Grid.objects.select_related("community").filter(pk=viewer.home_grid_id).first()
+        category = (
+            ServiceCategory.objects.filter(slug=value["category"]).first() if value["category"] else None
+        )
+        services = catalogue_services(filters=CatalogueFilters(category=category, home_grid=home_grid))
+        context["services"] = list(services[: value["count"]])
+        return context
+
+
 class HomeBody(blocks.StreamBlock):
     hero = HeroBlock()
     quick_links = blocks.ListBlock(
@@ -161,3 +199,4 @@ class HomeBody(blocks.StreamBlock):
     latest_notices = LatestNoticesBlock()
     open_tasks = OpenTasksBlock()
     leaderboard = LeaderboardBlock()
+    featured_services = FeaturedServicesBlock()

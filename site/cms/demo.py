@@ -249,11 +249,63 @@ def seed_milestones(home: HomePage) -> MilestonesPage:
     return page
 
 
+SERVICE_POINTS = [
+    (
+        "星兴社区长者助餐点",
+        "xingxing-dining",
+        "星甸联勤志愿服务队",
+        "elder_dining",
+        "星兴社区党群服务中心一楼（星甸大街 18 号）",
+        "工作日 11:00–12:30",
+        "025-58811234",
+        "<p>社区食堂由志愿服务队运营，每天两荤一素一汤。60 岁以上老人凭服务卡就餐，行动不便的可预约送餐上门。</p>",
+    ),
+    (
+        "汤泉日间照料中心",
+        "tangquan-day-care",
+        "暖阳社会工作服务中心",
+        "day_care",
+        "汤泉社区养老服务中心",
+        "周一至周六 9:00–16:00",
+        "025-58815678",
+        "<p>白天托老，提供午餐、午休、康复训练和文娱活动，专业社工值守。</p>",
+    ),
+]
+
+
+def seed_service_points(home: HomePage) -> None:
+    from services_catalog.models import ServiceCategory
+    from volunteers.models import Organisation
+
+    from .models import ServicePointPage
+
+    if ServicePointPage.objects.exists():
+        return
+    for title, slug, organisation, category, address, hours, phone, intro in SERVICE_POINTS:
+        organisation = Organisation.objects.filter(name=organisation).first()
+        if organisation is None:
+            continue
+        page = home.add_child(
+            instance=ServicePointPage(
+                title=title,
+                slug=slug,
+                organisation=organisation,
+                category=ServiceCategory.objects.filter(slug=category).first(),
+                address=address,
+                hours=hours,
+                contact_phone=phone,
+                intro=intro,
+            )
+        )
+        page.save_revision().publish()
+
+
 def home_blocks() -> list:
     """The home page's blocks for notices, open tasks and the leaderboard (seed_demo adds them)."""
     return [
         ("latest_notices", {"title": "", "count": 4}),
         ("open_tasks", {"title": "", "count": 3}),
+        ("featured_services", {"title": "", "category": "", "count": 3}),
         ("leaderboard", {"title": "", "period": "month", "place": "community", "count": 5}),
     ]
 
@@ -265,3 +317,4 @@ def seed() -> None:
         return
     seed_notices(home)
     seed_milestones(home)
+    seed_service_points(home)

@@ -1,4 +1,4 @@
-"""The CMS pages: the home page, notices (通知公告) and the milestones timeline (联勤大事记).
+"""The CMS pages: the home page, notices (通知公告), the milestones timeline (联勤大事记) and service points.
 
 Page models hold content only; who may read a notice is decided in `selectors`, recording reads and
 acknowledgements in `services`, delivery in `tasks`.
@@ -18,6 +18,7 @@ from modelcluster.fields import ParentalKey
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import RichTextField, StreamField
+from wagtail.images.blocks import ImageChooserBlock
 from wagtail.models import GroupApprovalTask, Orderable, Page
 
 from core.search import ChineseSearchField
@@ -386,3 +387,60 @@ class MilestoneEntry(Orderable):
 
     def __str__(self):
         return f"{self.date:%Y-%m-%d} {self.title}"
+
+
+# --- service points ------------------------------------------------------------------------------------
+class ServicePointPage(Page):
+    """A place residents go to for services — an elder dining point, a day-care centre, a class — with
+    its photos, hours and the services it runs now (published ones of its organisation, live from the
+    catalogue, with their next session and places left)."""
+
+    intro = RichTextField(_("introduction"), blank=True, features=["bold", "italic", "ol", "ul", "link"])
+    address = models.CharField(_("address"), max_length=120, blank=True)
+    hours = models.CharField(_("opening hours"), max_length=80, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
+    organisation = models.ForeignKey(
+        "volunteers.Organisation",
+        models.PROTECT,
+        related_name="+",
+        verbose_name=_("organisation"),
+        help_text=_("The organisation that runs the point: its published services are listed."),
+    )
+    category = models.ForeignKey(
+        "services_catalog.ServiceCategory",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("category"),
+        help_text=_("Only services of this category (empty: all of the organisation's services)."),
+    )
+    photos = StreamField(
+        [("photo", ImageChooserBlock(label=_("Photo")))], blank=True, verbose_name=_("photos")
+    )
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("intro"),
+        FieldRowPanel([FieldPanel("address"), FieldPanel("hours"), FieldPanel("contact_phone")]),
+        FieldRowPanel([FieldPanel("organisation"), FieldPanel("category")]),
+        FieldPanel("photos"),
+    ]
+    parent_page_types = ["cms.HomePage"]
+    subpage_types = []
+
+    class Meta:
+        verbose_name = _("service point")
+
+    def live_services(self):
+        from services_catalog.selectors import catalogue_services
+
+        services = catalogue_services().filter(organisation_id=self.organisation_id)
+        if self.category_id:
+            services = services.filter(category_id=self.category_id)
+        return services
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["services"] = list(self.live_services())
+        return context

@@ -313,9 +313,9 @@ class Command(BaseCommand):
                     {"title": "积分兑换", "subtitle": "兑换奖品", "url": "/rewards/", "icon": "points"},
                 ],
             ),
-            *cms_demo.home_blocks()[:2],  # latest notices, open grid tasks
+            *cms_demo.home_blocks()[:3],  # latest notices, open grid tasks, featured services
             ("statistics", None),
-            *cms_demo.home_blocks()[2:],  # leaderboard
+            *cms_demo.home_blocks()[3:],  # leaderboard
             ("duty_categories", None),
         ]
         home.save_revision().publish()
