@@ -185,6 +185,7 @@ def seed() -> None:
         )
         granny = services.do_register_resident(
             actor=grid_worker,
+            consented=True,
             name="周桂芳",
             grid=resident.home_grid,
             birth_date=date(1941, 9, 3),

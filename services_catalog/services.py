@@ -385,9 +385,15 @@ def do_update_beneficiary(*, actor: User, person: User, **fields) -> Beneficiary
     return beneficiary
 
 
-def do_register_resident(*, actor: User, name: str, grid: Grid, phone: str | None = None, **details) -> User:
+def do_register_resident(
+    *, actor: User, name: str, grid: Grid, phone: str | None = None, consented: bool = False, **details
+) -> User:
     """A grid worker records a resident who will not sign up themselves (no smartphone): an account
-    without a password, which they use through the grid worker and their printed QR card."""
+    without a password, which they use through the grid worker and their printed QR card. The resident
+    must have agreed to the privacy terms (told by the grid worker): refused without it, and the time of
+    consent is kept on the account as for anyone who signs up."""
+    if not consented:
+        raise GongzhiError(_("Ask the resident's consent first."), code="consent_required")
     scope = scope_for(actor)
     if not scope.managed_grids().filter(pk=grid.pk).exists():
         raise OutOfScope()
@@ -400,7 +406,9 @@ def do_register_resident(*, actor: User, name: str, grid: Grid, phone: str | Non
                 _("Someone with this mobile number is already registered: find them instead."),
                 code="phone_taken",
             )
-        person = User(name=name[:40], phone=phone or None, home_grid=grid)
+        person = User(
+            name=name[:40], phone=phone or None, home_grid=grid, privacy_consented_at=timezone.now()
+        )
         person.set_unusable_password()
         person.save()
         beneficiary = Beneficiary(person=person, updated_by=actor, **details)

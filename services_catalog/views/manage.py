@@ -457,6 +457,7 @@ def resident_new(request):
                     name=data["name"],
                     grid=data["grid"],
                     phone=data["phone"],
+                    consented=data["consent"],
                     **form.details(),
                 )
             except (GongzhiError, ValidationError) as exc:

@@ -664,3 +664,13 @@ def test_a_claim_for_an_organisation_that_does_not_exist_is_refused_not_a_crash(
         organisation_id=10**9,
     )
     assert Order.objects.get(pk=order.pk).status == Order.Status.ORDERED
+
+
+def test_registering_a_resident_needs_their_consent_and_keeps_its_time(world):
+    from volunteers.models import User
+
+    _refused("consent_required", services.do_register_resident, actor=world.gw, name="周阿婆", grid=world.g1)
+    assert not User.objects.filter(name="周阿婆").exists()
+    person = services.do_register_resident(actor=world.gw, name="周阿婆", grid=world.g1, consented=True)
+    assert person.privacy_consented_at is not None
+    assert not person.has_usable_password()
