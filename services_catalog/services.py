@@ -207,7 +207,7 @@ def do_review_service(*, actor: User, service_id: int, decision: str, reason: st
             _check_timetable(service)
         service.status = target
         service.save(update_fields=["status", "updated_at"])
-        ServiceEvent.objects.create(service=service, status=target, actor=actor, reason=reason[:200])
+        event = ServiceEvent.objects.create(service=service, status=target, actor=actor, reason=reason[:200])
         if target == Service.Status.PUBLISHED and service.is_sessions:
             ensure_sessions(service=service)
         if service.organisation_id:
@@ -223,7 +223,7 @@ def do_review_service(*, actor: User, service_id: int, decision: str, reason: st
                     title=notify_title,
                     body=reason,
                     url=reverse("services:manage_service", args=[service.code]),
-                    key=f"service-review:{service.pk}:{ServiceEvent.objects.filter(service=service).count()}:{person.pk}",
+                    key=f"service-review:{event.pk}:{person.pk}",
                 )
     return service
 
