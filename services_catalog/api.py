@@ -23,7 +23,7 @@ from pydantic import ConfigDict, StrictBool, StrictInt, StrictStr, model_validat
 from core.api import AppTokenAuth, InvalidInput, error_responses
 from core.exceptions import GongzhiError, NotAllowed
 from volunteers.exceptions import OutOfScope
-from volunteers.models import Community, Grid, Membership, User
+from volunteers.models import Community, Grid, User
 from volunteers.scopes import scope_for
 
 from . import exceptions, selectors, services
@@ -296,7 +296,8 @@ class OrderDetailOut(OrderOut):
     @staticmethod
     def resolve_resident(obj) -> dict:
         person = obj.resident
-        beneficiary = getattr(person, "beneficiary", None) if _has_beneficiary(person) else None
+        # The reverse one-to-one raises a subclass of AttributeError when there is none.
+        beneficiary = getattr(person, "beneficiary", None)
         return {
             "name": person.name,
             "phone": person.phone,
@@ -315,14 +316,6 @@ class OrderDetailOut(OrderOut):
     @staticmethod
     def resolve_events(obj) -> list:
         return list(obj.events.all())
-
-
-def _has_beneficiary(person) -> bool:
-    try:
-        person.beneficiary  # noqa: B018 - the reverse one-to-one raises when there is none
-    except User.beneficiary.RelatedObjectDoesNotExist:
-        return False
-    return True
 
 
 class OrderListQuery(Schema):
@@ -489,10 +482,7 @@ def _detail(code: str, viewer) -> Order:
     ):
         order.assignable = [
             {"id": person.pk, "name": person.masked_name}
-            for person in User.objects.filter(
-                memberships__organisation_id=order.organisation_id,
-                memberships__status=Membership.Status.ACTIVE,
-            ).order_by("name", "pk")
+            for person in selectors.assignable_members(order.organisation_id)
         ]
     else:
         order.assignable = []

@@ -22,7 +22,6 @@ from dashboard.exports import workbook as tables_workbook
 from dashboard.forms import FilterForm
 from dashboard.periods import month_key
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -42,22 +41,12 @@ from volunteers.models import Community
 from volunteers.scopes import scope_for
 
 from .. import exceptions, selectors, services
-from ..forms import RateForm
+from ..forms import DeliverForm, RateForm
 from ..models import Order, Service, Session, SubsidyGroup
+from .catalogue import _first_error, _signin_first
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
-def _signin_first(request):
-    return redirect_to_login(request.get_full_path())
-
-
-def _first_error(form) -> str:
-    for errors in form.errors.values():
-        if errors:
-            return str(errors[0])
-    return _("Check the form.")
-
-
 def _local_time(moment) -> str:
     return timezone.localtime(moment).strftime("%H:%M") if moment else ""
 
@@ -131,7 +120,11 @@ def _card_action(request, token: str, beneficiary, panel: CardPanel) -> str:
         order = services.do_check_in_at_door(actor=actor, order_id=order.pk, token=token)
         return _("Checked in at the door at %(time)s.") % {"time": _local_time(order.checked_in_at)}
     if action == "deliver":
-        services.do_deliver_order(actor=actor, order_id=order.pk, note=request.POST.get("note", ""))
+        # Through the order page's form: an over-long note is a 400 here, not a database error.
+        form = DeliverForm(request.POST)
+        if not form.is_valid():
+            raise GongzhiError(_first_error(form), code="bad_note")
+        services.do_deliver_order(actor=actor, order_id=order.pk, note=form.cleaned_data["note"])
         return _("Delivery recorded. Hand the phone to the resident to confirm and rate it.")
     if action == "confirm":
         form = RateForm(request.POST)

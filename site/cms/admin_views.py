@@ -65,14 +65,14 @@ class ReadingRatesView(StaffOnlyMixin, WagtailAdminTemplateMixin, TemplateView):
             raise Http404
         context = super().get_context_data(**kwargs)
         rates = selectors.reading_rates(notice=self.notice, actor=self.request.user)
-        total = {
-            "targeted": sum(r.targeted for r in rates),
-            "read": sum(r.read for r in rates),
-            "acknowledged": sum(r.acknowledged for r in rates),
-        }
-        total["read_percent"] = round(100 * total["read"] / total["targeted"]) if total["targeted"] else 0
-        total["ack_percent"] = (
-            round(100 * total["acknowledged"] / total["targeted"]) if total["targeted"] else 0
+        # The whole area as one more row, so its percentages are computed as each grid's are.
+        total = selectors.GridRate(
+            grid_id=None,
+            grid="",
+            community="",
+            targeted=sum(r.targeted for r in rates),
+            read=sum(r.read for r in rates),
+            acknowledged=sum(r.acknowledged for r in rates),
         )
         context.update(notice=self.notice, rates=rates, total=total)
         return context

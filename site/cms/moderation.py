@@ -52,10 +52,11 @@ def ensure_groups() -> tuple[Group, Group]:
     documents = ContentType.objects.get_by_natural_key("wagtaildocs", "document")
     root = Collection.get_first_root_node()
     if root is not None:
+        permissions = list(
+            Permission.objects.filter(content_type=documents, codename__in=DOCUMENT_PERMISSIONS)
+        )
         for group in (editors, approvers):
-            for permission in Permission.objects.filter(
-                content_type=documents, codename__in=DOCUMENT_PERMISSIONS
-            ):
+            for permission in permissions:
                 GroupCollectionPermission.objects.get_or_create(
                     group=group, collection=root, permission=permission
                 )

@@ -196,7 +196,7 @@ def reading_rates(*, notice, actor) -> list[GridRate]:
 def delivered_count(*, notice) -> int:
     from core.models import Notification
 
-    return Notification.objects.filter(key__startswith=f"{notice_key_prefix(notice.pk)}").count()
+    return Notification.objects.filter(key__startswith=notice_key_prefix(notice.pk)).count()
 
 
 def notice_key_prefix(notice_id: int) -> str:

@@ -412,7 +412,9 @@ def do_send_digests(*, now: datetime | None = None) -> int:
 def _digest_one(*, person_id: int, day, now) -> int:
     from volunteers.models import User
 
-    person = User.objects.get(pk=person_id)
+    person = User.objects.filter(pk=person_id).first()
+    if person is None:  # deleted since the list was read: their messages went with them
+        return 0
     with transaction.atomic():
         items = list(
             Notification.objects.select_for_update()

@@ -102,7 +102,8 @@ def site_search(request):
     if kind not in search.KINDS:
         kind = ""
     raw_page = request.GET.get("page", "1")
-    page = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 10_000 else 1
+    # isascii as well: "²".isdigit() is true but int("²") fails.
+    page = int(raw_page) if raw_page.isascii() and raw_page.isdigit() and 0 < int(raw_page) < 10_000 else 1
     words = search.segment_query(query)
     if kind:
         groups = search.search(

@@ -103,7 +103,6 @@ class DashboardView(FilteredMixin, WagtailAdminTemplateMixin, TemplateView):
         this_month = month_of(self.now)
         year_start = this_month.replace(month=1)
         last_year = year_start.replace(year=year_start.year - 1)
-        community = self.request.GET.get("community", "")
         choices = [
             (_("Last 12 months"), Period.ending(this_month)),
             (_("This year"), Period(year_start, this_month)),
@@ -113,18 +112,7 @@ class DashboardView(FilteredMixin, WagtailAdminTemplateMixin, TemplateView):
         return [
             {
                 "label": label,
-                "url": "?"
-                + urlencode(
-                    {
-                        key: value
-                        for key, value in {
-                            "community": community,
-                            "start": month_key(period.first),
-                            "end": month_key(period.last),
-                        }.items()
-                        if value
-                    }
-                ),
+                "url": "?" + self.filter_query(start=month_key(period.first), end=month_key(period.last)),
                 "current": period == current,
             }
             for label, period in choices

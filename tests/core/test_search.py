@@ -108,6 +108,13 @@ def test_odd_queries_get_a_page_not_an_error(client, hazard_task, query):
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize("page", ["²", "-1", "0", "abc", "99999999999999999999", ""])
+def test_odd_page_numbers_get_the_first_page(client, hazard_task, page):
+    response = client.get(reverse("core:search"), {"q": "消防", "kind": "task", "page": page})
+    assert response.status_code == 200
+    assert response.content.decode().count('class="search-hit-title"') == 1
+
+
 def test_a_very_long_query_is_cut_rather_than_refused(hazard_task):
     assert _found("消防" + "。" * 5000) == [TITLE]
     assert len(search.segment_query("消防安全" * 1000)) <= search.MAX_QUERY_WORDS
