@@ -7,8 +7,9 @@ gunicorn with config.settings.production on 127.0.0.1, then in one run:
 2. POST /api/v1/tasks/<code>/scan — an organiser checks a volunteer in with the volunteer's personal QR,
    every request with a fresh nonce — N times from C clients;
 
-and reports throughput, latency percentiles and errors for both, their ratio, and what the database
-holds afterwards (scans, attendance, duplicates). Loopback only; every loop is bounded.
+taking turns in rounds, and reports throughput, latency percentiles, errors and CPU per request for both, their
+ratio, and what the database holds afterwards (scans, attendance, duplicates). Loopback only; every loop is
+bounded.
 """
 
 import argparse
@@ -246,6 +247,67 @@ def summary(name: str, samples: list[Sample], wall: float, ok_status: int = 200)
     return report
 
 
+# --- where the CPU went ------------------------------------------------------------------------------
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_program() -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system) so far of every process on the machine, with a name for its kind."""
+    usage = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue  # the process ended meanwhile
+        fields = stat[stat.rindex(")") + 2 :].split()
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        if b"gunicorn" in cmdline:
+            name = "gunicorn"
+        elif int(entry.name) == os.getpid():
+            name = "bench client"
+        usage[int(entry.name)] = (name, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    return usage
+
+
+def cpu_per_request(usage: dict[int, tuple[str, float]], requests: int) -> dict[str, float]:
+    """CPU milliseconds per request, per kind of process (processes that ended meanwhile are lost)."""
+    spent: dict[str, float] = {}
+    for name, seconds in usage.values():
+        spent[name] = spent.get(name, 0.0) + seconds
+    return {
+        name: round(seconds * 1000 / requests, 2)
+        for name, seconds in sorted(spent.items(), key=lambda item: -item[1])
+        if seconds * 1000 / requests >= 0.05
+    }
+
+
+@dataclass
+class Run:
+    """The samples, wall time and CPU of one endpoint over all its rounds."""
+
+    samples: list[Sample] = field(default_factory=list)
+    wall: float = 0.0
+    cpu: dict[int, tuple[str, float]] = field(default_factory=dict)  # CPU seconds spent, by process
+
+    def measure(self, fire) -> None:
+        before = cpu_by_program()
+        samples, wall = fire()
+        after = cpu_by_program()
+        self.samples += samples
+        self.wall += wall
+        for pid, (name, seconds) in after.items():
+            spent = seconds - before.get(pid, (name, 0.0))[1]
+            self.cpu[pid] = (name, self.cpu.get(pid, (name, 0.0))[1] + spent)
+
+    def report(self, name: str) -> dict:
+        return summary(name, self.samples, self.wall) | {
+            "cpu_ms_per_request": cpu_per_request(self.cpu, len(self.samples))
+        }
+
+
 # --- the run --------------------------------------------------------------------------------------------
 def wait_until_up(port: int, process: subprocess.Popen) -> None:
     for _ in range(150):  # at most ~30 s
@@ -273,6 +335,7 @@ def main() -> None:
     parser.add_argument("--signups", type=int, default=2000, help="sign-ups, and check-ins fired")
     parser.add_argument("--requests", type=int, default=2000, help="requests to the trivial endpoint")
     parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=4, help="turns the two endpoints take")
     parser.add_argument("--keep-db", action="store_true", help="leave the bench database behind")
     parser.add_argument("--json", action="store_true", help="print the report as JSON only")
     args = parser.parse_args()
@@ -329,10 +392,16 @@ def main() -> None:
         # Warm every worker up (imports, database connections) with requests that change nothing.
         asyncio.run(burst(args.port, [("GET", "/api/v1/inbox/unread-count", volunteer_headers[0])] * 200, 20))
 
-        trivial_samples, trivial_wall = asyncio.run(burst(args.port, trivial, args.clients))
-        checkin_samples, checkin_wall = asyncio.run(burst(args.port, checkins, args.clients))
-        trivial_report = summary("GET /api/v1/inbox/unread-count", trivial_samples, trivial_wall)
-        checkin_report = summary("POST /api/v1/tasks/{code}/scan", checkin_samples, checkin_wall)
+        # The two endpoints take turns, a slice of each per round, so a machine that speeds up or slows
+        # down during the run weighs on both alike.
+        runs = {"trivial": Run(), "checkin": Run()}
+        for round_ in range(args.rounds):
+            for name, jobs in (("trivial", trivial), ("checkin", checkins)):
+                part = jobs[round_ * len(jobs) // args.rounds : (round_ + 1) * len(jobs) // args.rounds]
+                runs[name].measure(lambda part=part: asyncio.run(burst(args.port, part, args.clients)))
+        trivial_report = runs["trivial"].report("GET /api/v1/inbox/unread-count")
+        checkin_report = runs["checkin"].report("POST /api/v1/tasks/{code}/scan")
+        checkin_samples = runs["checkin"].samples
         checked_in = sum(
             1 for s in checkin_samples if s.status == 200 and json.loads(s.body).get("code") == "checked_in"
         )
@@ -342,6 +411,7 @@ def main() -> None:
                 "server": f"gunicorn, {args.workers} sync workers, config.settings.production, PostgreSQL",
                 "cpus": os.cpu_count(),
                 "clients": args.clients,
+                "rounds": args.rounds,
                 "tasks": args.tasks,
                 "signups": args.signups,
                 "seed_seconds": round(seeded, 1),
@@ -397,6 +467,7 @@ def print_report(report: dict) -> None:
             f"p99 {row['p99_ms']:>6.1f} ms  "
             f"max {row['max_ms']:>6.1f} ms  errors {row['errors']}"
         )
+        print("    CPU ms per request:", json.dumps(row["cpu_ms_per_request"], ensure_ascii=False))
         for error in row.get("first_errors", []):
             print("   ", error)
     print(f"check-in throughput / trivial throughput = {report['ratio_checkin_to_trivial']}")

@@ -5,6 +5,8 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.exceptions import GongzhiError
@@ -454,6 +456,18 @@ def test_scans_are_accepted_within_the_grace_around_the_task_only():
     assert attendance.checked_out_at == task.ends_at + timedelta(minutes=29)
 
 
+def _check_in_by_task_qr(task, person, location, nonce):
+    """The person scans the task's QR (as shown now) with their phone, which sends `location` or None."""
+    return services.check_by_task_qr(
+        public_code=task.public_code,
+        payload=qr.task_qr_payload(task.public_code),
+        person=person,
+        kind="in",
+        nonce=nonce,
+        location=location,
+    )
+
+
 def test_geofence_keeps_only_the_distance_and_the_verdict():
     task = _running_task(
         latitude=Decimal("32.061700"), longitude=Decimal("118.630000"), geofence_radius_m=200
@@ -463,14 +477,7 @@ def test_geofence_keeps_only_the_distance_and_the_verdict():
     _hold_place(task, far)
 
     def check(person, location, nonce):
-        return services.check_by_task_qr(
-            public_code=task.public_code,
-            payload=qr.task_qr_payload(task.public_code),
-            person=person,
-            kind="in",
-            nonce=nonce,
-            location=location,
-        )
+        return _check_in_by_task_qr(task, person, location, nonce)
 
     # About 111 m north of the place: inside the 200 m radius.
     ok = check(near, (32.0627, 118.63), "geo-near-1")
@@ -493,6 +500,73 @@ def test_geofence_keeps_only_the_distance_and_the_verdict():
     assert check(third, None, "geo-none-1").ok
     attendance = Attendance.objects.get(signup__person=third)
     assert attendance.check_in_distance_m is None and attendance.check_in_geofence_ok is None
+
+
+def test_a_check_in_far_away_after_one_in_place_answers_already_checked_in():
+    task = _running_task(
+        latitude=Decimal("32.061700"), longitude=Decimal("118.630000"), geofence_radius_m=200
+    )
+    person = UserFactory()
+    _hold_place(task, person)
+
+    def check(location, nonce):
+        return _check_in_by_task_qr(task, person, location, nonce)
+
+    first = check((32.0627, 118.63), "geo-first-1")
+    again = check((32.0717, 118.63), "geo-again-1")  # about 1.1 km away, once already in
+    assert first.ok and again.ok and again.code == "already_checked_in" and again.at == first.at
+    attendance = Attendance.objects.get(signup__person=person)
+    assert attendance.checked_in_at == first.at and attendance.check_in_geofence_ok is True
+
+
+def test_a_check_in_fills_in_attendance_a_correction_left_without_one():
+    task = _running_task()
+    person = UserFactory()
+    signup = _hold_place(task, person)
+    organiser = task.created_by
+    services.do_correct_attendance(
+        signup_id=signup.pk,
+        actor=organiser,
+        checked_in_at=None,
+        checked_out_at=None,
+        reason="扫错了人",
+    )
+    assert Attendance.objects.get(signup=signup).checked_in_at is None
+
+    result = _scan(task, person, "in", "after-correction-1")
+    assert result.ok and result.code == "checked_in"
+    attendance = Attendance.objects.get(signup=signup)
+    assert attendance.checked_in_at == result.at and attendance.corrections.count() == 1
+    assert _scan(task, person, "in", "after-correction-2").code == "already_checked_in"
+
+
+def test_a_check_in_at_a_busy_gate_is_one_locked_read_and_two_inserts():
+    """With the organiser's right to scan remembered, the hot path finds the task, the person and their
+    place in one locked query, then writes the attendance and the scan, however many came before."""
+    task = _running_task()
+    people = [UserFactory() for _ in range(3)]
+    for person in people:
+        _hold_place(task, person)
+    tokens = [_token(person) for person in people]
+
+    def scan(n):
+        return services.check_by_personal_qr(
+            public_code=task.public_code,
+            token=tokens[n],
+            actor=task.created_by,
+            kind="in",
+            nonce=f"gate-{n}-x",
+        )
+
+    assert scan(0).ok  # the first scan checks the organiser's scope, and remembers it
+    for n in (1, 2):
+        with CaptureQueriesContext(connection) as queries:
+            assert scan(n).code == "checked_in"
+        sql = [
+            q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
+        ]
+        assert [statement.split()[0] for statement in sql] == ["SELECT", "INSERT", "INSERT"]
+        assert "FOR UPDATE" in sql[0] or connection.vendor == "sqlite"  # SQLite locks the whole file
 
 
 def test_qr_of_another_task_is_refused_and_nothing_is_recorded():

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -409,8 +409,9 @@ class ScanResult:
 
 
 def _result_of(scan: Scan, replay: bool) -> ScanResult:
+    """The answer stored with a scan. `at` is the check-in or check-out time a successful scan reports."""
     at = None
-    if scan.signup_id and hasattr(scan.signup, "attendance"):
+    if scan.ok and hasattr(scan.signup, "attendance"):
         attendance = scan.signup.attendance
         at = attendance.checked_in_at if scan.kind == Scan.Kind.IN else attendance.checked_out_at
     return ScanResult(
@@ -438,45 +439,125 @@ def distance_m(lat1, lon1, lat2, lon2) -> float:
     return 2 * r * math.asin(math.sqrt(a))
 
 
-def _apply_scan(*, task: GridTask, signup: SignUp, kind: str, at: datetime, location) -> tuple[str, str]:
-    """Change attendance for one scan. Caller holds the sign-up lock. Returns (code, message) or raises;
-    every refusal is raised before anything is written, so a refused scan changes nothing."""
+# A first check-in inserts the attendance row, and an existing row (an earlier check-in, or one a staff
+# correction made) leaves it alone: one statement for the common case instead of a read and a write.
+_FIRST_CHECK_IN = """
+    INSERT INTO gridtasks_attendance
+        (signup_id, checked_in_at, check_in_distance_m, check_in_geofence_ok, auto_closed, counts, status)
+    VALUES (%s, %s, %s, %s, false, false, 'present')
+    ON CONFLICT (signup_id) DO NOTHING
+    RETURNING id
+"""
+
+
+def _first_check_in(signup: SignUp, at: datetime, distance, ok) -> bool:
+    """Insert the attendance row of a first check-in; False if the sign-up already has one."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _FIRST_CHECK_IN, [signup.pk, connection.ops.adapt_datetimefield_value(at), distance, ok]
+        )
+        return cursor.fetchone() is not None
+
+
+def _apply_scan(
+    *, task: GridTask, signup: SignUp, kind: str, at: datetime, location
+) -> tuple[str, str, datetime]:
+    """Change attendance for one scan. Caller holds the sign-up lock. Returns (code, message, the time the
+    answer reports) or raises; every refusal is raised before anything is written, so a refused scan
+    changes nothing."""
     if signup.status not in (SignUp.Status.CONFIRMED, SignUp.Status.ATTENDED):
         raise exceptions.NotSignedUp()
     grace = timedelta(minutes=task.checkin_grace_minutes)
     if not (task.starts_at - grace <= at <= task.ends_at + grace):
         raise exceptions.OutsideWindow()
+    if kind == Scan.Kind.IN:
+        distance = ok = None
+        if task.geofence_radius_m and task.latitude is not None and location is not None:
+            distance = round(distance_m(task.latitude, task.longitude, *location))
+            ok = distance <= task.geofence_radius_m
+        if ok is not False and _first_check_in(signup, at, distance, ok):
+            return "checked_in", _("Checked in."), at
     # Read after the lock, never joined to it: under READ COMMITTED a row joined to a locked row comes from
     # the snapshot taken before the wait, so it would miss the check-in the lock holder just committed.
     attendance = Attendance.objects.filter(signup=signup).first()
     if kind == Scan.Kind.IN:
         if attendance and attendance.checked_in_at:
-            return "already_checked_in", _("Already checked in.")
-        distance = ok = None
-        if task.geofence_radius_m and task.latitude is not None and location is not None:
-            distance = round(distance_m(task.latitude, task.longitude, *location))
-            ok = distance <= task.geofence_radius_m
-            if not ok:
-                raise exceptions.OutsideGeofence(
-                    _("You are about %(d)d m from the task's place (allowed: %(r)d m).")
-                    % {"d": distance, "r": task.geofence_radius_m}
-                )
-        if attendance is None:
-            attendance = Attendance(signup=signup)
+            return "already_checked_in", _("Already checked in."), attendance.checked_in_at
+        if ok is False:
+            raise exceptions.OutsideGeofence(
+                _("You are about %(d)d m from the task's place (allowed: %(r)d m).")
+                % {"d": distance, "r": task.geofence_radius_m}
+            )
+        # A row without a check-in: a staff correction made it before the person arrived.
         attendance.checked_in_at = at
         attendance.check_in_distance_m = distance
         attendance.check_in_geofence_ok = ok
-        attendance.save()
-        return "checked_in", _("Checked in.")
+        attendance.save(update_fields=["checked_in_at", "check_in_distance_m", "check_in_geofence_ok"])
+        return "checked_in", _("Checked in."), at
     if attendance is None or attendance.checked_in_at is None:
         raise exceptions.CheckOutBeforeCheckIn()
     if attendance.checked_out_at:
-        return "already_checked_out", _("Already checked out.")
+        return "already_checked_out", _("Already checked out."), attendance.checked_out_at
     if at < attendance.checked_in_at:
         raise exceptions.CheckOutBeforeCheckIn()
     attendance.checked_out_at = at
     attendance.save(update_fields=["checked_out_at"])
-    return "checked_out", _("Checked out.")
+    return "checked_out", _("Checked out."), at
+
+
+# A scan locks the sign-up it is for and reads, in the same statement, what judging it takes: the sign-up's
+# status, its task's window and place, and the person's name for the answer. Written out rather than built
+# with the ORM because it is the hot path of a busy gate: building the query cost more than running it.
+_TASK_FIELDS = (
+    "public_code",
+    "starts_at",
+    "ends_at",
+    "checkin_grace_minutes",
+    "geofence_radius_m",
+    "latitude",
+    "longitude",
+)
+_LOCK_PLACE = """
+    SELECT s.id, s.status, s.person_id, u.name,
+           t.id, t.public_code, t.starts_at, t.ends_at, t.checkin_grace_minutes, t.geofence_radius_m,
+           t.latitude, t.longitude
+    FROM gridtasks_signup s
+    JOIN gridtasks_gridtask t ON t.id = s.task_id
+    JOIN volunteers_user u ON u.id = s.person_id
+    WHERE {which}
+    ORDER BY s.created_at DESC, s.id DESC
+    LIMIT 1
+"""
+# Which sign-up a scan is for (the newest that matches): one by its id, or the live place of a person,
+# named as such or by their personal code (of an active account). A live place is any but a cancelled one
+# or an expired offer (SignUp.Status).
+_BY_ID = "s.id = %s AND s.task_id = %s"
+_PLACE_OF_PERSON = "s.task_id = %s AND s.person_id = %s AND s.status NOT IN ('cancelled', 'expired')"
+_PLACE_OF_CODE = (
+    "t.public_code = %s AND u.is_active AND s.status NOT IN ('cancelled', 'expired')"
+    " AND s.person_id = (SELECT person_id FROM gridtasks_personalcode WHERE code = %s)"
+)
+
+
+def _lock_place(which: str, params: list) -> SignUp | None:
+    """The sign-up `which` (one of the conditions above) picks, locked, with its task and person loaded."""
+    sql = _LOCK_PLACE.format(which=which)
+    if connection.features.has_select_for_update_of:
+        sql += " FOR UPDATE OF s"  # SQLite has no row locks: it writes one transaction at a time
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    signup_id, status, person_id, name, task_id, *task_values = row
+    task = GridTask(pk=task_id, **dict(zip(_TASK_FIELDS, task_values, strict=True)))
+    task.starts_at, task.ends_at = _aware(task.starts_at), _aware(task.ends_at)
+    return SignUp(pk=signup_id, status=status, task=task, person=User(pk=person_id, name=name))
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands a raw query's datetimes back naive (stored in UTC); PostgreSQL's are aware."""
+    return value.replace(tzinfo=UTC) if timezone.is_naive(value) else value
 
 
 def record_scan(
@@ -491,37 +572,57 @@ def record_scan(
     location=None,
     offline: bool = False,
 ) -> ScanResult:
-    """Check a sign-up in or out, once per nonce.
+    """Check a sign-up of `task` in or out, once per nonce (see _record_scan)."""
+    result = _record_scan(
+        _BY_ID,
+        [signup.pk, task.pk],
+        kind=kind,
+        method=method,
+        actor=actor,
+        nonce=nonce,
+        scanned_at=scanned_at,
+        location=location,
+        offline=offline,
+    )
+    if result is None:
+        raise exceptions.NotSignedUp()
+    return result
 
-    The sign-up row is locked before the nonce is looked up, so two devices sending the same nonce at the
-    same moment line up and the second gets the first one's stored answer. A refused scan is stored too
-    (its replay gets the same refusal); an offline scan that is refused is flagged for review.
+
+def _record_scan(
+    which, params, *, kind, method, actor, nonce, scanned_at=None, location=None, offline=False
+) -> ScanResult | None:
+    """Check in or out the sign-up `which` picks (see _lock_place), once per nonce; None if none matches.
+
+    The sign-up row is locked, with its task and person read in the same query, before anything is
+    judged. Scans of one sign-up therefore line up: two devices sending the same nonce at the same moment
+    both write, the second one's scan hits the nonce's UNIQUE constraint, its transaction is rolled back
+    and it answers with the stored result. A refused scan is stored too (its replay gets the same
+    refusal); an offline scan that is refused is flagged for review.
     """
     if kind not in Scan.Kind.values:
         raise GongzhiError(_("Unknown scan type."), code="bad_kind")
     nonce = nonce or uuid.uuid4().hex
     received = timezone.now()
     at = scanned_at or received
+    signup = None
     try:
         with transaction.atomic():
-            # Only what a scan needs: the status to judge, and the name the answer shows (masked).
-            signup = (
-                SignUp.objects.select_for_update(of=("self",))
-                .select_related("person")
-                .only("status", "task", "person__name")
-                .get(pk=signup.pk)
-            )
-            if Scan.objects.filter(nonce=nonce).exists():
-                return _replay(_stored_scans([nonce]).get(), task=task, signup=signup)
+            signup = _lock_place(which, params)
+            if signup is None:
+                return None
+            task = signup.task
             try:
                 # No savepoint needed: _apply_scan raises before it writes.
                 if offline and at > received + timedelta(minutes=5):
                     raise GongzhiError(_("The scan time is in the future."), code="future_scan")
-                code, message = _apply_scan(task=task, signup=signup, kind=kind, at=at, location=location)
+                code, message, answer_at = _apply_scan(
+                    task=task, signup=signup, kind=kind, at=at, location=location
+                )
                 ok = True
             except GongzhiError as exc:
-                code, message, ok = exc.code, str(exc.message), False
-            scan = Scan.objects.create(
+                code, message, ok, answer_at = exc.code, str(exc.message), False, None
+            Scan.objects.create(
                 nonce=nonce,
                 task=task,
                 signup=signup,
@@ -535,15 +636,20 @@ def record_scan(
                 conflict=offline and not ok,
             )
     except IntegrityError:
-        # The sign-up lock lines up every scan of one sign-up, so this is a nonce taken at the same
-        # moment by another sign-up's scan (a client that reuses nonces, or an unmatched offline scan):
-        # everything above was rolled back, and the stored answer decides.
+        # The nonce was used before: by a replay of this scan (everything above was rolled back, and
+        # the stored answer decides), or by a client that reuses nonces across sign-ups.
         previous = _stored_scans([nonce]).first()
-        if previous is None:
+        if previous is None or signup is None:
             raise
-        return _replay(previous, task=task, signup=signup)
-    scan.signup = signup
-    return _result_of(scan, replay=False)
+        return _replay(previous, task=signup.task, signup=signup)
+    return ScanResult(
+        ok=ok,
+        code=code,
+        message=message,
+        kind=kind,
+        at=answer_at,
+        person_name=signup.person.masked_name,
+    )
 
 
 def _stored_scans(nonces):
@@ -560,18 +666,6 @@ def _replay(previous: Scan, *, task: GridTask, signup: SignUp | None) -> ScanRes
             _("This scan's nonce was already used for another scan."), code="nonce_reused", status=409
         )
     return _result_of(previous, replay=True)
-
-
-def _signup_for(task: GridTask, person: User) -> SignUp:
-    signup = (
-        SignUp.objects.filter(task=task, person=person)
-        .exclude(status__in=[SignUp.Status.CANCELLED, SignUp.Status.EXPIRED])
-        .order_by("-created_at")
-        .first()
-    )
-    if signup is None:
-        raise exceptions.NotSignedUp(_("You have no place on this task."))
-    return signup
 
 
 def check_by_task_qr(
@@ -602,15 +696,18 @@ def check_by_task_qr(
         if previous is not None:
             return _result_of(previous, replay=True)
     qr.verify_task_qr(public_code, payload, now=qr_seen_at)
-    return record_scan(
-        task=task,
-        signup=_signup_for(task, person),
+    result = _record_scan(
+        _PLACE_OF_PERSON,
+        [task.pk, person.pk],
         kind=kind,
         method=Scan.Method.TASK_QR,
         actor=person,
         nonce=nonce,
         location=location,
     )
+    if result is None:
+        raise exceptions.NotSignedUp(_("You have no place on this task."))
+    return result
 
 
 def person_from_personal_qr(token: str, *, scanned_at: datetime | None = None) -> User:
@@ -632,11 +729,22 @@ def check_by_personal_qr(
     scanned_at=None,
     offline=False,
 ) -> ScanResult:
-    """The organiser scanned the volunteer's personal QR for this task (named by id or public code)."""
-    task = _task_or_404(task_id, public_code)
-    _check_can_scan(actor=actor, task=task)
+    """The organiser scanned the volunteer's personal QR for this task (named by id or public code).
+
+    The hot path of a busy gate: once the organiser's right to scan is remembered (_check_can_scan), one
+    locked query finds the task, the person and their place, and two inserts record the check-in."""
+    if not public_code or not cache.get(_may_scan_key(actor, public_code)):
+        task = _task_or_404(task_id, public_code)
+        _check_can_scan(actor=actor, task=task)
+        public_code = task.public_code
     return _check_personal(
-        task=task, token=token, actor=actor, kind=kind, nonce=nonce, scanned_at=scanned_at, offline=offline
+        public_code=public_code,
+        token=token,
+        actor=actor,
+        kind=kind,
+        nonce=nonce,
+        scanned_at=scanned_at,
+        offline=offline,
     )
 
 
@@ -653,11 +761,15 @@ def _task_or_404(task_id=None, public_code=None) -> GridTask:
 SCAN_PERMISSION_SECONDS = 60
 
 
+def _may_scan_key(actor: User, public_code: str) -> str:
+    return f"gridtasks:may-scan:{actor.pk}:{public_code}"
+
+
 def _check_can_scan(*, actor: User, task: GridTask) -> None:
     """check_can_manage_task on the scanner's hot path. A gate scans hundreds of people for one task in
     minutes, and the scope rule costs several queries, so a yes is remembered for a minute: someone whose
     role is withdrawn can go on scanning for that long, which is why a no is never remembered."""
-    key = f"gridtasks:may-scan:{actor.pk}:{task.pk}"
+    key = _may_scan_key(actor, task.public_code)
     if cache.get(key):
         return
     check_can_manage_task(actor=actor, task=task)
@@ -665,23 +777,13 @@ def _check_can_scan(*, actor: User, task: GridTask) -> None:
 
 
 def _check_personal(
-    *, task: GridTask, token: str, actor: User, kind: str, nonce, scanned_at, offline
+    *, public_code: str, token: str, actor: User, kind: str, nonce, scanned_at, offline
 ) -> ScanResult:
-    """check_by_personal_qr once the caller has checked that `actor` manages `task`."""
+    """check_by_personal_qr once the caller has checked that `actor` manages the task."""
     code = qr.read_personal_qr(token, scanned_at=scanned_at)
-    # The person and their place in one query; telling a stranger's code from a bad one only on refusal.
-    signup = (
-        SignUp.objects.filter(task=task, person__personal_code__code=code, person__is_active=True)
-        .exclude(status__in=[SignUp.Status.CANCELLED, SignUp.Status.EXPIRED])
-        .order_by("-created_at")
-        .only("pk")
-        .first()
-    )
-    if signup is None:
-        signup = _signup_for(task, person_from_personal_qr(token, scanned_at=scanned_at))
-    return record_scan(
-        task=task,
-        signup=signup,
+    result = _record_scan(
+        _PLACE_OF_CODE,
+        [public_code, code],
         kind=kind,
         method=Scan.Method.OFFLINE if offline else Scan.Method.PERSONAL_QR,
         actor=actor,
@@ -689,6 +791,11 @@ def _check_personal(
         scanned_at=scanned_at,
         offline=offline,
     )
+    if result is None:
+        # Nobody's place: tell a code of no one (or of a withdrawn account) from a person without a place.
+        person_from_personal_qr(token, scanned_at=scanned_at)
+        raise exceptions.NotSignedUp(_("You have no place on this task."))
+    return result
 
 
 MAX_BATCH = 1000
@@ -726,7 +833,7 @@ def upload_offline_scans(*, task_id: int, actor: User, scans: list[dict]) -> lis
                 if not isinstance(scanned_at, datetime) or timezone.is_naive(scanned_at):
                     raise exceptions.BadBatch(_("Each scan needs its scan time."))
                 result = _check_personal(
-                    task=task,
+                    public_code=task.public_code,
                     token=str(item.get("token", "")),
                     actor=actor,
                     kind=item.get("kind", ""),

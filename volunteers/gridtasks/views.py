@@ -494,7 +494,7 @@ def kiosk_scan(request, task, body):
     if nonce is None:
         return _json_error(_("Each scan needs a nonce of 8 to 64 characters."), 400, "bad_nonce")
     result = services.check_by_personal_qr(
-        task_id=task.pk,
+        public_code=task.public_code,
         token=str(body.get("token", ""))[:500],
         actor=request.user,
         kind=str(body.get("kind", "")),

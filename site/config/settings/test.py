@@ -21,7 +21,7 @@ if env.str("REDIS_URL", default=""):
     # The PostgreSQL + Redis pass: rate limits and TOTP replay protection go through Redis, as in production.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": env.str("REDIS_URL"),
         }
     }
