@@ -7,9 +7,9 @@ gunicorn with config.settings.production on 127.0.0.1, then in one run:
 2. POST /api/v1/tasks/<code>/scan — an organiser checks a volunteer in with the volunteer's personal QR,
    every request with a fresh nonce — N times from C clients;
 
-taking turns in rounds, and reports throughput, latency percentiles, errors and CPU per request for both, their
-ratio, and what the database holds afterwards (scans, attendance, duplicates). Loopback only; every loop is
-bounded.
+taking turns in rounds, and reports throughput, latency percentiles, errors and CPU per request for both,
+their ratio, and what the database holds afterwards (scans, attendance, duplicates). Loopback only; every
+loop is bounded.
 """
 
 import argparse
