@@ -9,7 +9,6 @@ codes.
 from io import BytesIO
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,16 +19,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from core.exceptions import GongzhiError
+from core.shortcuts import signin_first
 from volunteers.gridtasks.qr import absolute, svg
 from volunteers.scopes import scope_for
 
 from . import exceptions, qr, selectors, services
 from .forms import HandOverForm, RedeemForm, month_label, parse_month, this_month
 from .models import Merchant, Redemption
-
-
-def _signin_first(request, target=None):
-    return redirect_to_login(target or request.get_full_path())
 
 
 # --- the person's pages ---------------------------------------------------------------------------------
@@ -49,7 +45,7 @@ def catalogue(request):
 
 def redeem(request, code):
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     item = selectors.item_on_offer(code)
     if item is None:
         raise Http404(_("This reward item does not exist or is not offered."))
@@ -87,7 +83,7 @@ def _render_redeem(request, item, form, balance, *, error=None, status=200):
 @never_cache
 def mine(request):
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     redemptions = list(selectors.my_redemptions(request.user)[:100])
     for redemption in redemptions:
         if redemption.status == Redemption.Status.RESERVED:
@@ -108,7 +104,7 @@ def mine(request):
 @require_POST
 def cancel(request, code):
     if not request.user.is_authenticated:
-        return _signin_first(request, reverse("redemption:mine"))
+        return signin_first(request, reverse("redemption:mine"))
     try:
         redemption = services.do_cancel(public_code=code, actor=request.user)
     except GongzhiError as exc:
@@ -148,7 +144,7 @@ def collect(request, token):
 # --- the merchant's pages -------------------------------------------------------------------------------
 def merchant_home(request):
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     merchants = list(selectors.merchants_of(request.user))
     if len(merchants) == 1:
         return redirect("redemption:handover", merchants[0].public_code)
@@ -159,7 +155,7 @@ def merchant_home(request):
 
 def handover(request, code):
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     merchant = services.access_merchant(merchant_code=code, actor=request.user)
     result, error, status = None, None, 200
     form = HandOverForm()
@@ -201,7 +197,7 @@ def _statement_merchant(request, code) -> Merchant:
 
 def statement(request, code):
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     merchant = _statement_merchant(request, code)
     raw = request.GET.get("month")
     month = parse_month(raw) if raw else this_month()

@@ -9,7 +9,6 @@ came from with its message and its 4xx status, and the form the person filled in
 from dataclasses import dataclass, field
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -19,6 +18,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from core.exceptions import GongzhiError, NotFound
 from core.masking import mask_name
+from core.shortcuts import signin_first
 from volunteers.models import Grid, Organisation, User
 from volunteers.scopes import scope_for
 
@@ -35,6 +35,7 @@ from ..forms import (
     SmsConfirmForm,
 )
 from ..models import Order, OrderEvent, Service, SubsidyGroup
+from . import first_error
 
 PER_PAGE = 20
 
@@ -44,24 +45,13 @@ CODE = r"(?P<code>[A-Za-z0-9_-]{12,16})"
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
-def _signin_first(request, target=None):
-    return redirect_to_login(target or request.get_full_path())
-
-
-def _first_error(form) -> str:
-    for errors in form.errors.values():
-        if errors:
-            return str(errors[0])
-    return _("Check the form.")
-
-
 class FormRefused(GongzhiError):
     """A form that did not validate, shown like any other refusal (400, its first message)."""
 
     code = "bad_input"
 
     def __init__(self, form):
-        super().__init__(_first_error(form))
+        super().__init__(first_error(form))
         self.form = form
 
 
@@ -80,7 +70,7 @@ def catalogue(request):
     status, error = 200, None
     if not form.is_valid():
         # The valid filters still apply; the bad one is named and dropped.
-        status, error = 400, _first_error(form)
+        status, error = 400, first_error(form)
     data = form.cleaned_data
     home_grid = _home_grid(request.user)
     by_slug = {c.slug: c for c in categories}
@@ -239,7 +229,7 @@ def _eligibility(service) -> list[str]:
 
 def place_order(request, code):
     if not request.user.is_authenticated:
-        return _signin_first(request, reverse("services:detail", args=[code]))
+        return signin_first(request, reverse("services:detail", args=[code]))
     if request.method != "POST":
         return redirect("services:detail", code)
     service = _service_or_404(code)
@@ -277,7 +267,7 @@ ORDER_GROUP_LABELS = {
 
 def my_orders(request):
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     group = request.GET.get("status", "")
     status, error = 200, None
     if group not in ORDER_GROUP_LABELS:
@@ -376,7 +366,7 @@ def _order_and_viewer(request, code, *, claiming=False):
 
 def order_detail(request, code):
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     order, viewer = _order_and_viewer(request, code)
     return _render_order(request, order, viewer)
 
@@ -617,7 +607,7 @@ ACTIONS = {
 
 def order_action(request, code, action):
     if not request.user.is_authenticated:
-        return _signin_first(request, reverse("services:order", args=[code]))
+        return signin_first(request, reverse("services:order", args=[code]))
     action = action.replace("-", "_")
     if action not in ACTIONS:
         raise Http404(_("Unknown action."))

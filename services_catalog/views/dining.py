@@ -36,6 +36,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from core.exceptions import GongzhiError, NotAllowed
+from core.shortcuts import signin_first
 from volunteers.exceptions import OutOfScope
 from volunteers.models import Community
 from volunteers.scopes import scope_for
@@ -43,7 +44,7 @@ from volunteers.scopes import scope_for
 from .. import exceptions, selectors, services
 from ..forms import DeliverForm, RateForm
 from ..models import Order, Service, Session, SubsidyGroup
-from .catalogue import _first_error, _signin_first
+from . import first_error
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
@@ -123,13 +124,13 @@ def _card_action(request, token: str, beneficiary, panel: CardPanel) -> str:
         # Through the order page's form: an over-long note is a 400 here, not a database error.
         form = DeliverForm(request.POST)
         if not form.is_valid():
-            raise GongzhiError(_first_error(form), code="bad_note")
+            raise GongzhiError(first_error(form), code="bad_note")
         services.do_deliver_order(actor=actor, order_id=order.pk, note=form.cleaned_data["note"])
         return _("Delivery recorded. Hand the phone to the resident to confirm and rate it.")
     if action == "confirm":
         form = RateForm(request.POST)
         if not form.is_valid():
-            raise GongzhiError(_first_error(form), code="bad_rating")
+            raise GongzhiError(first_error(form), code="bad_rating")
         services.do_confirm_order(
             actor=actor,
             order_id=order.pk,
@@ -243,7 +244,7 @@ def _parse_day(raw) -> date | None:
 def session_services(request):
     """The session services (dining points, classes) whose rosters the user keeps."""
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     return render(
         request,
         "services_catalog/dining_services.html",
@@ -256,7 +257,7 @@ def roster(request, code):
     """A day of a session service: each session with who booked, their dietary notes, who booked for
     them, and attendance. Printable. Two queries for the sessions and bookings, whatever their number."""
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     service = _session_service(request, code)
     today = timezone.localdate()
     day = today
@@ -302,7 +303,7 @@ def scan_page(request, code, session_id):
     grid tasks' kiosk scanner, static/js/kiosk.js, without its offline queue: card tokens stay off the
     phone's storage)."""
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     service = _session_service(request, code)
     session = _session_of(service, session_id)
     if session.cancelled:
@@ -368,7 +369,7 @@ def scan_json(request, code, session_id):
 def mark_attended(request, code, session_id):
     """The roster's "attended" button for a resident who came without their card."""
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     service = _session_service(request, code)
     session = _session_of(service, session_id)
     day = timezone.localdate(session.starts_at)
@@ -402,7 +403,7 @@ def mark_attended(request, code, session_id):
 def cancel_session(request, code, session_id):
     """Cancel one session with a reason (every booking is cancelled and its resident told)."""
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     service = _session_service(request, code)
     session = _session_of(service, session_id)
     if not scope_for(request.user).can_change(service):
@@ -531,7 +532,7 @@ def subsidy_workbook(*, service: Service, month: date, lines: list[selectors.Sub
 def subsidy_report(request, code):
     """?month=YYYY-MM (default: this month) → the XLSX of attended sessions per resident."""
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     service = _session_service(request, code)
     month = timezone.localdate().replace(day=1)
     if request.GET.get("month"):
@@ -580,7 +581,7 @@ def _insight_caption(report) -> str:
 @never_cache
 def insight(request):
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     form, report = _insight(request)
     query = urlencode(
         {key: request.GET[key] for key in ("community", "start", "end") if request.GET.get(key)}
@@ -600,7 +601,7 @@ def insight(request):
 @never_cache
 def insight_xlsx(request):
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     form, report = _insight(request)
     if report is None:
         errors = "; ".join(str(error) for errors in form.errors.values() for error in errors)

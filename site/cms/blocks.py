@@ -38,6 +38,14 @@ def _viewer(parent_context):
     return getattr(request, "user", None)
 
 
+def _home_grid(viewer):
+    """The reader's home grid with its community, or None (signed out, or no home grid)."""
+    from volunteers.models import Grid
+
+    grid_id = getattr(viewer, "home_grid_id", None)
+    return Grid.objects.select_related("community").filter(pk=grid_id).first() if grid_id else None
+
+
 class LatestNoticesBlock(blocks.StructBlock):
     """The newest notices the reader may see (the public sees public ones). Two queries at most."""
 
@@ -116,16 +124,15 @@ class LeaderboardBlock(blocks.StructBlock):
         from points.leaderboards import selectors
         from points.leaderboards.periods import current_period
         from points.leaderboards.views import board_url
-        from volunteers.models import District, Grid
+        from volunteers.models import District
 
         context = super().get_context(value, parent_context=parent_context)
         viewer = _viewer(parent_context)
         period = current_period(value["period"])
         level, place = selectors.DISTRICT, None
-        if value["place"] == "community" and viewer is not None and getattr(viewer, "home_grid_id", None):
-            grid = Grid.objects.select_related("community").filter(pk=viewer.home_grid_id).first()
-            if grid is not None:
-                level, place = selectors.COMMUNITY, grid.community
+        grid = _home_grid(viewer) if value["place"] == "community" else None
+        if grid is not None:
+            level, place = selectors.COMMUNITY, grid.community
         if place is None:
             place = District.objects.order_by("code").first()
         rows = (
@@ -165,13 +172,9 @@ class FeaturedServicesBlock(blocks.StructBlock):
     def get_context(self, value, parent_context=None):
         from services_catalog.models import ServiceCategory
         from services_catalog.selectors import CatalogueFilters, catalogue_services
-        from volunteers.models import Grid
 
         context = super().get_context(value, parent_context=parent_context)
-        viewer = _viewer(parent_context)
-        home_grid = None
-        if viewer is not None and getattr(viewer, "home_grid_id", None):
-            home_grid = Grid.objects.select_related("community").filter(pk=viewer.home_grid_id).first()
+        home_grid = _home_grid(_viewer(parent_context))
         category = (
             ServiceCategory.objects.filter(slug=value["category"]).first() if value["category"] else None
         )

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from . import notifications, search
 from .forms import NotificationPreferencesForm
 from .models import Notification
+from .params import positive_int
 
 
 @login_required
@@ -27,8 +28,10 @@ def inbox(request):
 @require_POST
 def inbox_read(request):
     raw = request.POST.get("id")
-    notification_id = int(raw) if raw and raw.isdigit() else None
-    notifications.mark_read(person=request.user, notification_id=notification_id)
+    if not raw:  # "mark all as read"
+        notifications.mark_read(person=request.user)
+    elif (notification_id := positive_int(raw)) is not None:  # an id of nothing marks nothing
+        notifications.mark_read(person=request.user, notification_id=notification_id)
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = "/inbox/"
@@ -101,9 +104,7 @@ def site_search(request):
     kind = request.GET.get("kind", "")
     if kind not in search.KINDS:
         kind = ""
-    raw_page = request.GET.get("page", "1")
-    # isascii as well: "²".isdigit() is true but int("²") fails.
-    page = int(raw_page) if raw_page.isascii() and raw_page.isdigit() and 0 < int(raw_page) < 10_000 else 1
+    page = positive_int(request.GET.get("page"), most=9_999) or 1
     words = search.segment_query(query)
     if kind:
         groups = search.search(

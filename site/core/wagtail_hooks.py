@@ -20,6 +20,7 @@ from volunteers.scopes import scope_for
 
 from . import notifications
 from .exceptions import GongzhiError
+from .params import positive_int
 
 
 class FailedDeliveriesView(WagtailAdminTemplateMixin, TemplateView):
@@ -44,11 +45,11 @@ class FailedDeliveriesView(WagtailAdminTemplateMixin, TemplateView):
         return context
 
     def post(self, request):
-        raw = request.POST.get("delivery", "")
+        delivery_id = positive_int(request.POST.get("delivery"))
         try:
-            if not raw.isdigit():
+            if delivery_id is None:
                 raise GongzhiError(_("Choose a message to send again."))
-            notifications.do_retry_delivery(delivery_id=int(raw), actor=request.user)
+            notifications.do_retry_delivery(delivery_id=delivery_id, actor=request.user)
         except GongzhiError as exc:
             messages.error(request, str(exc.message))
         else:

@@ -57,7 +57,7 @@ def test_staff_send_a_given_up_delivery_again(client, world, sms_outbox, django_
     assert len(sms_outbox) == 1
 
 
-@pytest.mark.parametrize("value", ["theirs", "junk", "999999"])
+@pytest.mark.parametrize("value", ["theirs", "junk", "999999", "²", "9" * 40])
 def test_a_delivery_outside_the_scope_or_unknown_is_refused(client, world, value):
     client.force_login(world["staff"])
     raw = str(world["theirs"].pk) if value == "theirs" else value

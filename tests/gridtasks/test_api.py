@@ -364,6 +364,33 @@ def test_organiser_scan_refusals(organiser_task, volunteer, app):
     assert not Attendance.objects.exists()
 
 
+def test_a_replayed_scan_gets_the_first_answer_and_changes_nothing(organiser_task, volunteer):
+    task, organiser = organiser_task
+    _hold_place(task, volunteer)
+    path = f"/api/v1/tasks/{task.public_code}/scan"
+    body = {"token": _token(volunteer), "kind": "in", "nonce": "replayed-01"}
+    first = organiser.post(path, body).json()
+    organiser.post(path, {"token": _token(volunteer), "kind": "out", "nonce": "replayed-02"})
+    replay = organiser.post(path, body)
+    assert replay.status_code == 200
+    assert replay.json() | {"replay": False} == first and replay.json()["replay"] is True
+    attendance = Attendance.objects.get()
+    assert attendance.checked_out_at is not None and Scan.objects.count() == 2
+
+
+def test_a_right_to_scan_remembered_for_one_task_does_not_open_another(organiser_task, volunteer):
+    task, organiser = organiser_task
+    other = _running_task()  # in a grid the organiser does not look after
+    _hold_place(task, volunteer)
+    _hold_place(other, volunteer)
+    body = {"token": _token(volunteer), "kind": "in"}
+    own = organiser.post(f"/api/v1/tasks/{task.public_code}/scan", body | {"nonce": "own-task-01"})
+    assert own.status_code == 200  # the organiser's right to scan this task is now remembered
+    refused = organiser.post(f"/api/v1/tasks/{other.public_code}/scan", body | {"nonce": "other-task-01"})
+    assert_error(refused, 403, "out_of_scope")
+    assert not Attendance.objects.filter(signup__task=other).exists()
+
+
 # --- offline batches -----------------------------------------------------------------------------------
 def test_offline_batch_upload_and_re_upload(organiser_task):
     task, organiser = organiser_task

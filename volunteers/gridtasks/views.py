@@ -11,7 +11,6 @@ import uuid
 from datetime import timedelta
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -25,6 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from core.exceptions import GongzhiError
+from core.shortcuts import signin_first
 from volunteers.models import IdentityKind
 from volunteers.scopes import scope_for
 
@@ -53,10 +53,6 @@ def _managed_task(request, code) -> GridTask:
     if not scope_for(request.user).can_change(task):
         raise PermissionDenied(_("Only the task's organisers can do this."))
     return task
-
-
-def _signin_first(request, target=None):
-    return redirect_to_login(target or request.get_full_path())
 
 
 def _nonce(raw) -> str | None:
@@ -123,7 +119,7 @@ def _category_chips(form, query) -> list[dict]:
 
 def my_tasks(request):
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     token = signing.Signer(salt=_CALENDAR_SALT).sign(services.personal_code_for(request.user))
     feed = request.build_absolute_uri(reverse("gridtasks:calendar", args=[token]))
     return render(
@@ -135,7 +131,7 @@ def my_tasks(request):
 
 def manage_list(request):
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     if not selectors.can_create_tasks(request.user):
         raise PermissionDenied(_("Only staff, grid workers and organisation administrators manage tasks."))
     return render(
@@ -186,7 +182,7 @@ def _post_on_task(view):
 
     def wrapper(request, code):
         if not request.user.is_authenticated:
-            return _signin_first(request, reverse("gridtasks:detail", args=[code]))
+            return signin_first(request, reverse("gridtasks:detail", args=[code]))
         if request.method != "POST":
             return redirect("gridtasks:detail", code)
         task = _task_or_404(request, code)
@@ -277,7 +273,7 @@ def _save_form(request, form, save, template, context, *, status_ok_redirect):
 
 def task_create(request):
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     if not selectors.can_create_tasks(request.user):
         raise PermissionDenied(_("Only staff, grid workers and organisation administrators create tasks."))
     form = TaskForm(request.POST or None, actor=request.user)
@@ -300,7 +296,7 @@ def task_create(request):
 
 def task_edit(request, code):
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     task = _managed_task(request, code)
     form = TaskForm(request.POST or None, instance=task, actor=request.user)
 
@@ -318,7 +314,7 @@ def task_edit(request, code):
 
 def series_create(request):
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     if not selectors.can_create_tasks(request.user):
         raise PermissionDenied(_("Only staff, grid workers and organisation administrators create tasks."))
     form = SeriesForm(request.POST or None, actor=request.user)
@@ -351,7 +347,7 @@ def series_create(request):
 @require_POST
 def task_publish(request, code):
     if not request.user.is_authenticated:
-        return _signin_first(request, reverse("gridtasks:detail", args=[code]))
+        return signin_first(request, reverse("gridtasks:detail", args=[code]))
     task = _managed_task(request, code)
     try:
         services.do_publish_task(actor=request.user, task_id=task.pk)
@@ -363,7 +359,7 @@ def task_publish(request, code):
 
 def task_cancel(request, code):
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     task = _managed_task(request, code)
     form = CancelTaskForm(request.POST or None)
 
@@ -384,7 +380,7 @@ def task_cancel(request, code):
 # --- organisers: attendance -------------------------------------------------------------------------------
 def attendance(request, code):
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     task = _managed_task(request, code)
     status, form = 200, None
     if request.method == "POST":
@@ -431,7 +427,7 @@ def _task_qr_state(task) -> dict:
 @never_cache
 def task_qr(request, code):
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     task = _managed_task(request, code)
     return render(request, "gridtasks/task_qr.html", {"task": task, "qr": _task_qr_state(task)})
 
@@ -451,7 +447,7 @@ def task_qr_json(request, code):
 @never_cache
 def kiosk(request, code):
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     task = _managed_task(request, code)
     return render(request, "gridtasks/kiosk.html", {"task": task})
 
@@ -546,7 +542,7 @@ def _personal_qr_state(person) -> dict:
 @never_cache
 def my_qr(request):
     if not request.user.is_authenticated:
-        return _signin_first(request)
+        return signin_first(request)
     upcoming = selectors.my_tasks(person=request.user).upcoming[:3]
     return render(
         request, "gridtasks/my_qr.html", {"qr": _personal_qr_state(request.user), "upcoming": upcoming}
@@ -637,7 +633,7 @@ def scan_task_qr(request, code, payload):
         return render(request, "gridtasks/scan_task_qr.html", {**context, "error": exc}, status=exc.status)
     ticket = ticket if seen_at else _seen_ticket(code, payload)
     if not request.user.is_authenticated:
-        return _signin_first(request, f"{request.path}?seen={ticket}")
+        return signin_first(request, f"{request.path}?seen={ticket}")
     signup = selectors.signup_of(task=task, person=request.user)
     attendance = getattr(signup, "attendance", None) if signup else None
     kind = "out" if attendance and attendance.checked_in_at and not attendance.checked_out_at else "in"
@@ -673,7 +669,7 @@ def personal_qr(request, token):
     )
     if request.method == "POST":
         if not user.is_authenticated:
-            return _signin_first(request)
+            return signin_first(request)
         task = next((t for t in tasks if t.public_code == request.POST.get("task")), None)
         nonce = _nonce(request.POST.get("nonce"))
         if task is None or nonce is None:
