@@ -9,14 +9,13 @@ carries no model permissions for these models (`model_perms=False`): the staff r
 Every change goes through points.services.
 """
 
-import tempfile
 import uuid
 from datetime import datetime, time, timedelta
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, HttpResponseBadRequest
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
@@ -34,8 +33,10 @@ from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.viewsets.base import ViewSetGroup
 from wagtail.permissions import register_permission_policy
 
+from core import xlsx
 from core.exceptions import GongzhiError
 from core.phones import display_cn_mobile, normalize_cn_mobile
+from core.text import one_line
 from volunteers.admin_viewsets import (
     ANY_STAFF,
     DISTRICT_ADMIN,
@@ -454,14 +455,6 @@ def _local_midnight(day):
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def escape_cell(value):
-    """A text cell that a spreadsheet would read as a formula (= + - @, or a tab or return before one)
-    is written with a leading apostrophe, so a name like "=HYPERLINK(…)" stays text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 LEDGER_COLUMNS = [
     (gettext_lazy("Time"), lambda e: timezone.localtime(e.created_at).replace(tzinfo=None)),
     (gettext_lazy("Person"), lambda e: e.account.person.name),
@@ -511,32 +504,14 @@ class LedgerIndexView(ScopedIndexView):
         return self.xlsx(self.get_queryset())
 
     def xlsx(self, queryset):
-        from openpyxl import Workbook
-        from openpyxl.cell import WriteOnlyCell
-
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(title=str(_("Ledger"))[:31])
+        book = xlsx.Workbook(streaming=True)
+        sheet = book.sheet(_("Ledger"))
         sheet.append([str(label) for label, _value in LEDGER_COLUMNS])
         # One query, read in chunks: memory and query count do not grow with the ledger.
         for entry in queryset.iterator(chunk_size=self.export_chunk):
-            row = []
-            for _label, value in LEDGER_COLUMNS:
-                cell = WriteOnlyCell(sheet, escape_cell(value(entry)))
-                if cell.data_type == "f":
-                    cell.data_type = "s"
-                row.append(cell)
-            sheet.append(row)
-        # Closed by the FileResponse once sent; kept in memory up to 8 MB, then on disk.
-        output = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-        workbook.save(output)
-        output.seek(0)
+            sheet.append([value(entry) for _label, value in LEDGER_COLUMNS])
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        return FileResponse(
-            output,
-            as_attachment=True,
-            filename=f"ledger-{stamp}.xlsx",
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
+        return book.response(f"ledger-{stamp}.xlsx")
 
 
 class AdjustForm(forms.Form):
@@ -564,7 +539,7 @@ class AdjustForm(forms.Form):
         return amount
 
     def clean_reason(self):
-        reason = " ".join(self.cleaned_data["reason"].split())
+        reason = one_line(self.cleaned_data["reason"])
         if not reason:
             raise ValidationError(_("Give the person a reason."))
         return reason

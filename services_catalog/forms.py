@@ -1,10 +1,12 @@
-"""Forms of the services pages. Shared by the parts of issue 5 and append-only: each part adds its forms
-under its own section. Forms parse and validate input; the rules live in services.py."""
+"""Forms of the services pages, one section per group of pages (the residents' pages, the workbench, …).
+Forms parse and validate input; the rules live in services.py."""
 
-# === residents' pages and the order page (helper "catalogue": views/catalogue.py) =====================
+# === residents' pages and the order page (views/catalogue.py) ===============================================
 from django import forms  # noqa: E402
 from django.core.validators import RegexValidator  # noqa: E402
 from django.utils.translation import gettext_lazy as _  # noqa: E402
+
+from core.text import one_line
 
 RATING_CHOICES = [(n, str(n)) for n in range(1, 6)]
 
@@ -124,10 +126,10 @@ class AssignForm(forms.Form):
         self.fields["people"].choices = [(m.pk, m.name) for m in members]
 
 
-# === end catalogue ===================================================================================
+# === end catalogue ==========================================================================================
 
 
-# === the workbench (helper "manage": views/manage.py) ==================================================
+# === the workbench (views/manage.py) ========================================================================
 # Imports of this section only (the module's own are at the top).
 import re as _re  # noqa: E402
 
@@ -139,6 +141,7 @@ from django.utils.translation import pgettext_lazy as _p  # noqa: E402
 
 from core.exceptions import GongzhiError as _GongzhiError  # noqa: E402
 from core.phones import normalize_cn_mobile as _normalize_cn_mobile  # noqa: E402
+from points.cases.services import check_photo  # noqa: E402
 from volunteers.models import Community as _Community  # noqa: E402
 from volunteers.models import Grid as _Grid  # noqa: E402
 from volunteers.models import Organisation as _Organisation  # noqa: E402
@@ -181,8 +184,6 @@ class ServicePhotosField(forms.FileField):
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):
-        from points.cases.services import check_photo
-
         files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
         if len(files) > _MAX_SERVICE_PHOTOS:
             raise _ValidationError(
@@ -372,7 +373,7 @@ class ServiceForm(forms.ModelForm):
         ]
 
     def clean_contact_phone(self):
-        value = " ".join(self.cleaned_data.get("contact_phone", "").split())
+        value = one_line(self.cleaned_data.get("contact_phone", ""))
         digits = sum(ch.isdigit() for ch in value)
         if value and (not _CONTACT_PHONE.match(value) or digits < 5):
             raise _ValidationError(
@@ -601,7 +602,7 @@ class RegisterResidentForm(_ResidentDetailsMixin, forms.ModelForm):
         self._setup_details()
 
     def clean_name(self):
-        name = " ".join(self.cleaned_data["name"].split())
+        name = one_line(self.cleaned_data["name"])
         if not name:
             raise _ValidationError(_("Enter the resident's name."), code="name_required")
         return name
@@ -618,4 +619,4 @@ class ResidentSearchForm(forms.Form):
     q = forms.CharField(label=_("Name or last digits of the mobile number"), max_length=40, required=False)
 
 
-# === end workbench ===================================================================================
+# === end workbench ==========================================================================================

@@ -18,6 +18,7 @@ from django.utils.translation import pgettext_lazy
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 from wagtail.search import index
 
+from core.models import EventRow
 from core.search import ChineseSearchField
 from volunteers.models import Community, Grid, Organisation, Street
 
@@ -239,20 +240,11 @@ class ServicePhoto(models.Model):
         return self.caption or self.image.name
 
 
-class ServiceEvent(models.Model):
+class ServiceEvent(EventRow):
     """Every review decision on a service (submitted, published, suspended…), with actor and reason."""
 
     service = models.ForeignKey(Service, models.CASCADE, related_name="events")
     status = models.CharField(max_length=10, choices=Service.Status.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
-    reason = models.CharField(max_length=200, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self):
-        return f"{self.service_id}: {self.status}"
 
 
 class Session(models.Model):
@@ -405,8 +397,8 @@ class OrderAssignment(models.Model):
         return f"{self.order_id}: {self.person_id}"
 
 
-class OrderEvent(models.Model):
-    """One step of an order's life, as a row: who did what, when, and why."""
+class OrderEvent(EventRow):
+    """One step of an order's life, as a row: who did what, when, and why (the `note`)."""
 
     class Kind(models.TextChoices):
         ORDERED = "ordered", _("Ordered")
@@ -434,15 +426,12 @@ class OrderEvent(models.Model):
     )
     # The organisation concerned (dispatched to, claimed by, declined by).
     organisation = models.ForeignKey(Organisation, models.PROTECT, null=True, blank=True, related_name="+")
+    # Its free text is a note (a decline's reason, the deliverer's note, the resident's comment).
     note = models.CharField(max_length=300, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
+    reason = None
 
-    class Meta:
-        ordering = ["at", "id"]
+    class Meta(EventRow.Meta):
         indexes = [models.Index(fields=["order", "kind"], name="orderevent_order_kind")]
-
-    def __str__(self):
-        return f"{self.order_id}: {self.kind}"
 
 
 @register_setting(icon="time")

@@ -1,17 +1,20 @@
 """Reads of the services catalogue and the ordering loop, joined up front so a page's (or an API list's)
-query count does not grow with its rows. Shared by every part: add functions in your own section."""
+query count does not grow with its rows. One section per group of pages: the API, the residents'
+pages, the workbench, dining points and insight."""
 
 from django.db.models import Avg, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.search import matching_pks
+from core.text import one_line
 from volunteers.models import Community, Grid, Organisation
 from volunteers.scopes import scope_for
 
 from .models import Order, OrderEvent, Service, Session
 
 
-# --- the API (helper "api"): catalogue, orders in scope, the pool organisations claim from -----------
+# --- the API: catalogue, orders in scope, the pool organisations claim from ------------------------------
 def published_services(
     *, category=None, community: Community | None = None, grid: Grid | None = None, search=""
 ) -> QuerySet[Service]:
@@ -99,7 +102,7 @@ def order_for_page(*, code: str, actor) -> Order | None:
     )
 
 
-# === catalogue and residents' pages (helper "catalogue": views/catalogue.py) ===========================
+# === catalogue and residents' pages (views/catalogue.py) ====================================================
 # Imports of this section only (the module's own are at the top).
 from dataclasses import dataclass as _dataclass  # noqa: E402
 from datetime import timedelta as _timedelta  # noqa: E402
@@ -163,9 +166,7 @@ def match_services(qs: QuerySet, text: str) -> QuerySet:
     """The catalogue page's text search: the site's Chinese word search (core.search: segmented, so a
     word inside a phrase is found — "助餐" finds 长者助餐点), plus the English category names for English
     readers."""
-    from core.search import matching_pks
-
-    text = " ".join(str(text or "").split())[:100]
+    text = one_line(text, 100)
     if not text:
         return qs
     return qs.filter(Q(pk__in=matching_pks(qs, text)) | Q(category__name_en__iexact=text))
@@ -398,10 +399,10 @@ def assignable_members(organisation_id: int) -> list:
     )
 
 
-# === end catalogue ===================================================================================
+# === end catalogue ==========================================================================================
 
 
-# === the workbench (helper "manage": views/manage.py) ==================================================
+# === the workbench (views/manage.py) ========================================================================
 # Imports of this section only (the module's own are at the top).
 from datetime import timedelta as _manage_timedelta  # noqa: E402
 
@@ -573,7 +574,7 @@ def residents_of(*, actor, search: str = "") -> QuerySet[_User]:
     """The people whose home grid the actor looks after (services.check_can_act_for's rule), with their
     grid and service details. `search`: part of the name, or the last digits of the mobile number."""
     qs = _User.objects.filter(home_grid__in=scope_for(actor).managed_grids().values("pk"))
-    search = " ".join(str(search or "").split())[:40]
+    search = one_line(search, 40)
     if search:
         digits = search.replace(" ", "")
         if digits.isdigit() and len(digits) >= 4:
@@ -587,10 +588,10 @@ def resident_for_worker(*, actor, person_id) -> _User | None:
     return residents_of(actor=actor).filter(pk=person_id).first()
 
 
-# === end workbench ===================================================================================
+# === end workbench ==========================================================================================
 
 
-# === dining points and classes, cards, insight (helper "dining": views/dining.py) =====================
+# === dining points and classes, cards, insight (views/dining.py) ============================================
 # Imports of this section only (the module's own are at the top).
 from dataclasses import dataclass as _dining_dataclass  # noqa: E402
 from datetime import date as _date  # noqa: E402
@@ -715,24 +716,24 @@ def subsidy_lines(*, service: Service, month: _date) -> list[SubsidyLine]:
 
 
 # --- insight for staff: orders, response times, ratings and the seed's two rankings ------------------
-# The figures reuse the staff dashboard's shapes (dashboard.selectors: Table, Column, Chart and the
-# per-month / per-community grouping in Asia/Shanghai), so the page's charts, the XLSX and the admin
-# dashboard read alike. Every table is one aggregate query (Count/Avg with filter=), so the number of
-# queries is fixed whatever the number of orders.
-from dashboard import periods as _periods  # noqa: E402
-from dashboard import selectors as _dashboard  # noqa: E402
+# The figures use the shapes every report shares (core.reports: Table, Column, Chart and the per-month
+# grouping in Asia/Shanghai), so the page's charts, the XLSX and the admin dashboard read alike. Every
+# table is one aggregate query (Count/Avg with filter=), so the number of queries is fixed whatever the
+# number of orders.
 from django.utils.translation import gettext  # noqa: E402
 
+from core import periods as _periods  # noqa: E402
+from core import reports as _reports  # noqa: E402
 from points.cases.models import Case as _Case  # noqa: E402
 
-_Chart, _Column, _Table = _dashboard.Chart, _dashboard.Column, _dashboard.Table
-_per_month = _dashboard.per_month
+_Chart, _Column, _Table = _reports.Chart, _reports.Column, _reports.Table
+_per_month = _reports.per_month
 _COUNT, _HOURS, _PERCENT, _RATING, _TEXT = (
-    _dashboard.COUNT,
-    _dashboard.HOURS,
-    _dashboard.PERCENT,
-    _dashboard.RATING,
-    _dashboard.TEXT,
+    _reports.COUNT,
+    _reports.HOURS,
+    _reports.PERCENT,
+    _reports.RATING,
+    _reports.TEXT,
 )
 
 DONE = (Order.Status.COMPLETED, Order.Status.CLOSED)

@@ -12,7 +12,6 @@ import secrets
 from datetime import date, datetime, timedelta
 
 from django.contrib.auth.hashers import check_password, make_password
-from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.urls import reverse
@@ -20,8 +19,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from core import links
 from core.exceptions import GongzhiError, NotAllowed
 from core.notifications import notify
+from core.text import one_line
+from points.cases.services import check_photo, without_metadata
 from points.models import Account, Entry
 from points.services.ledger import do_post, lock_accounts, record_text
 from volunteers.exceptions import OutOfScope
@@ -55,7 +57,7 @@ def _event(order: Order, kind: str, actor=None, *, organisation=None, note: str 
 
 
 def _clean_reason(reason) -> str:
-    reason = " ".join(str(reason or "").split())
+    reason = one_line(reason)
     if not reason:
         raise exceptions.ReasonRequired()
     return reason[:200]
@@ -309,8 +311,6 @@ def do_add_service_photos(*, actor: User, service_id: int, photos) -> list[Servi
     Like any change by the organisation, new photos on a published service send it back for review.
     Files already written are removed again if the transaction rolls back (too many photos, a race).
     """
-    from points.cases.services import check_photo, without_metadata
-
     cleaned = [without_metadata(photo, check_photo(photo)) for photo in photos if photo]
     if not cleaned:
         return []
@@ -397,7 +397,7 @@ def do_register_resident(
     scope = scope_for(actor)
     if not scope.managed_grids().filter(pk=grid.pk).exists():
         raise OutOfScope()
-    name = " ".join(str(name or "").split())
+    name = one_line(name)
     if not name:
         raise GongzhiError(_("Enter the resident's name."), code="name_required")
     with transaction.atomic():
@@ -420,7 +420,7 @@ def do_register_resident(
 def card_token(beneficiary: Beneficiary) -> str:
     """What a printed QR card carries: a signature over the card's random code and serial number.
     It does not expire (it is printed), but re-issuing the card (a new serial) voids the old one."""
-    return signing.Signer(salt=_CARD_SALT).sign(f"{beneficiary.card_code}.{beneficiary.card_serial}")
+    return links.sign(f"{beneficiary.card_code}.{beneficiary.card_serial}", salt=_CARD_SALT)
 
 
 def card_path(beneficiary: Beneficiary) -> str:
@@ -429,17 +429,11 @@ def card_path(beneficiary: Beneficiary) -> str:
 
 def read_card(token: str) -> Beneficiary:
     """The beneficiary behind a scanned card (its URL or bare token); InvalidCard for forged or void cards."""
-    token = str(token or "").strip()
-    if "/" in token:
-        prefix = reverse("services:card", args=["-"])[:-2]
-        path = token.split("://", 1)[-1]
-        path = path[path.find("/") :] if "/" in path else ""
-        token = path[len(prefix) :].removesuffix("/") if path.startswith(prefix) else ""
+    token = links.token_in(str(token or "").strip(), url_name="services:card")
     try:
-        value = signing.Signer(salt=_CARD_SALT).unsign(token)
-        code, serial = value.rsplit(".", 1)
+        code, serial = links.unsign(token, salt=_CARD_SALT).rsplit(".", 1)
         serial = int(serial)
-    except (signing.BadSignature, ValueError):
+    except (links.BadToken, ValueError):
         raise exceptions.InvalidCard() from None
     beneficiary = (
         Beneficiary.objects.select_related("person", "person__home_grid").filter(card_code=code).first()
@@ -517,7 +511,7 @@ def do_place_order(
     check_can_act_for(actor=actor, resident=resident)
     if actor.pk != resident.pk:
         channel = Order.Channel.PROXY
-    note = " ".join(str(note or "").split())[:300]
+    note = one_line(note, 300)
     now = timezone.now()
     with transaction.atomic():
         # NO KEY UPDATE: it still lines up this person's bookings, but does not block the key-share
@@ -847,7 +841,7 @@ def _deliver(order: Order, actor: User, note: str = "") -> None:
         order.sms_code_attempts = 0
     _move(order, Order.Status.DELIVERED)
     _save(order, "delivered_at", "delivered_by", "sms_code_hash", "sms_code_attempts")
-    _event(order, OrderEvent.Kind.DELIVERED, actor, note=" ".join(str(note or "").split()))
+    _event(order, OrderEvent.Kind.DELIVERED, actor, note=one_line(note))
     body = _("Please confirm and rate it in My orders.")
     if code:
         body += " " + _("No smartphone? Give code %(code)s and your rating to the person who served you.") % {
@@ -877,7 +871,7 @@ def do_confirm_order(
     changes nothing; the volunteers' points are posted with keys derived from the order."""
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         raise GongzhiError(_("Choose a rating from 1 to 5 stars."), code="bad_rating")
-    comment = " ".join(str(comment or "").split())[:300]
+    comment = one_line(comment, 300)
     via = Order.ConfirmedVia.WEB
     beneficiary = None
     if card:
@@ -1019,7 +1013,7 @@ def do_cancel_order(*, actor: User, order_id: int, reason: str = "") -> Order:
         _save(order, "finished_at")
         if order.session_id:
             Session.objects.filter(pk=order.session_id).update(booked=F("booked") - 1)
-        _event(order, OrderEvent.Kind.CANCELLED, actor, note=" ".join(str(reason or "").split()))
+        _event(order, OrderEvent.Kind.CANCELLED, actor, note=one_line(reason))
         if order.organisation_id:
             _tell(
                 _org_admins(order.organisation_id),

@@ -2,6 +2,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.text import one_line
+
 from .adapters import PhoneField
 from .models import Grid, IdentityClaim, IdentityKind, Organisation, Skill, User
 
@@ -21,7 +23,7 @@ class SignupExtraForm(forms.Form):
     field_order = ["name", "phone", "password1", "email", "privacy_consent"]
 
     def clean_name(self):
-        name = " ".join(self.cleaned_data["name"].split())
+        name = one_line(self.cleaned_data["name"])
         if not name:
             raise forms.ValidationError(_("Please enter your name."))
         return name

@@ -7,11 +7,10 @@ these views also require a staff post. The work is done by `volunteers.importing
 from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import include, path, reverse, reverse_lazy
 from django.utils import translation
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.generic import TemplateView, View
@@ -221,11 +220,7 @@ class ImportTemplateView(StaffOnlyMixin, View):
     def get(self, request, kind):
         if kind not in ImportBatch.Kind.values:
             raise Http404
-        response = HttpResponse(importing.template_workbook(kind), content_type=importing.XLSX_CONTENT_TYPE)
-        response["Content-Disposition"] = content_disposition_header(
-            as_attachment=True, filename=f"gongzhi-import-{kind}.xlsx"
-        )
-        return response
+        return importing.template_workbook(kind).response(f"gongzhi-import-{kind}.xlsx")
 
 
 urlpatterns = [

@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from core import xlsx
 from core.exceptions import Conflict, GongzhiError, NotAllowed, NotFound
 from core.phones import normalize_cn_mobile
 
@@ -1020,25 +1021,21 @@ def purge_stale_batches(*, older_than: timedelta = timedelta(days=2)) -> int:
     return deleted
 
 
+# What an upload is and what the template download is: the one XLSX content type.
+XLSX_CONTENT_TYPE = xlsx.CONTENT_TYPE
+
+
 # --- the template workbooks -----------------------------------------------------------------------------
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _sheet_title(text: str) -> str:
-    return re.sub(r"[\[\]:*?/\\]", "", str(text))[:31] or "Sheet"
-
-
-def template_workbook(kind: str) -> bytes:
+def template_workbook(kind: str) -> xlsx.Workbook:
     """An empty sheet with the expected headers (cells formatted as text) and a sheet explaining them."""
     columns = COLUMNS[kind]
-    workbook = openpyxl.Workbook()
-    data = workbook.active
-    data.title = _sheet_title(_("Data"))
+    workbook = xlsx.Workbook()
+    sheet = workbook.sheet(_("Data"))
+    data = sheet.ws
     bold = Font(bold=True)
     required_fill = PatternFill("solid", fgColor="FDE7E7")
-    data.append([column.header for column in columns])
-    for index, column in enumerate(columns, 1):
-        cell = data.cell(row=1, column=index)
+    headers = sheet.append([column.header for column in columns])
+    for cell, column in zip(headers, columns, strict=True):
         cell.font = bold
         if column.required:
             cell.fill = required_fill
@@ -1053,12 +1050,12 @@ def template_workbook(kind: str) -> bytes:
         choices.add(f"{letter}2:{letter}{settings.IMPORT_MAX_ROWS + 1}")
         data.add_data_validation(choices)
 
-    notes = workbook.create_sheet(_sheet_title(_("Instructions")))
-    notes.append([_("Column"), _("Required"), _("What to enter"), _("Example")])
-    for cell in notes[1]:
+    instructions = workbook.sheet(_("Instructions"))
+    notes = instructions.ws
+    for cell in instructions.append([_("Column"), _("Required"), _("What to enter"), _("Example")]):
         cell.font = bold
     for column in columns:
-        notes.append(
+        instructions.append(
             [
                 column.header,
                 _("yes") if column.required else _("no"),
@@ -1066,8 +1063,8 @@ def template_workbook(kind: str) -> bytes:
                 column.example,
             ]
         )
-    notes.append([])
-    notes.append(
+    instructions.append([])
+    instructions.append(
         [
             _(
                 "Fill in the first sheet, one row per %(thing)s. Cells are read as plain text; formulas "
@@ -1077,9 +1074,9 @@ def template_workbook(kind: str) -> bytes:
         ]
     )
     if kind == PEOPLE:
-        notes.append([_("Identities you can enter:")])
+        instructions.append([_("Identities you can enter:")])
         for identity, aliases in IDENTITY_ALIASES.items():
-            notes.append([aliases[0], "", str(identity.label), "、".join(aliases[1:])])
+            instructions.append([aliases[0], "", str(identity.label), "、".join(aliases[1:])])
     notes.column_dimensions["A"].width = 18
     notes.column_dimensions["B"].width = 10
     notes.column_dimensions["C"].width = 70
@@ -1088,6 +1085,4 @@ def template_workbook(kind: str) -> bytes:
         row[0].alignment = Alignment(wrap_text=True, vertical="top")
         if len(row) > 2:
             row[2].alignment = Alignment(wrap_text=True, vertical="top")
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.masking import mask_name, mask_phone
+from core.models import EventRow
 
 
 class District(models.Model):
@@ -189,7 +190,8 @@ class User(AbstractUser):
 
 
 class IdentityKind(models.TextChoices):
-    """The "1+3+N" identities (DESIGN.md §1). A person may hold several; only verified ones count."""
+    """The "1+3+N" identities: 1 party member; 3 deputy, legal officer, full-time grid worker; N the rest
+    (see IDENTITY_TIER). A person may hold several; only verified ones count."""
 
     PARTY_MEMBER = "party_member", _("Party member")
     DEPUTY = "deputy", _("Deputy (people's congress or CPPCC)")
@@ -270,20 +272,11 @@ class IdentityClaim(models.Model):
         return IDENTITY_TIER.get(self.kind, "N")
 
 
-class IdentityEvent(models.Model):
+class IdentityEvent(EventRow):
     """Every status change of a claim, with who made it and why."""
 
     claim = models.ForeignKey(IdentityClaim, models.CASCADE, related_name="events")
     status = models.CharField(max_length=12, choices=IdentityClaim.Status.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
-    reason = models.CharField(max_length=200, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.claim_id}: {self.status}"
 
 
 class Organisation(models.Model):
@@ -337,18 +330,9 @@ class Organisation(models.Model):
         return self.name
 
 
-class OrganisationEvent(models.Model):
+class OrganisationEvent(EventRow):
     organisation = models.ForeignKey(Organisation, models.CASCADE, related_name="events")
     status = models.CharField(max_length=12, choices=Organisation.Status.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
-    reason = models.CharField(max_length=200, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.organisation_id}: {self.status}"
 
 
 class Membership(models.Model):

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.models import EventRow
 from core.storage import private_storage
 from volunteers.models import Grid, Street
 
@@ -94,20 +95,11 @@ class Case(models.Model):
         return self.title
 
 
-class CaseEvent(models.Model):
+class CaseEvent(EventRow):
     """One status change of a case: who, when, why. The history is these rows, oldest first."""
 
     case = models.ForeignKey(Case, models.CASCADE, related_name="events")
     status = models.CharField(max_length=10, choices=Case.Status.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
-    reason = models.CharField(max_length=200, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self):
-        return f"{self.case_id}: {self.status}"
 
 
 def photo_path(instance, filename) -> str:
@@ -237,15 +229,7 @@ class RewardShare(models.Model):
         return f"{self.person_id}: {self.amount}"
 
 
-class RewardEvent(models.Model):
+class RewardEvent(EventRow):
     reward = models.ForeignKey(Reward, models.CASCADE, related_name="events")
     status = models.CharField(max_length=10, choices=Reward.Status.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
     reason = models.CharField(max_length=500, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self):
-        return f"{self.reward_id}: {self.status}"

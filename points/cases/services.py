@@ -21,6 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.api import InvalidInput
 from core.notifications import notify
+from core.text import one_line
 from points.models import Entry
 from points.services.ledger import do_post, lock_accounts, record_text
 from volunteers.models import Grid, IdentityClaim, IdentityKind, User
@@ -162,7 +163,7 @@ def do_report_case(
     before anything is written."""
     if not can_report(actor):
         raise exceptions.NotAReporter()
-    title, description = " ".join((title or "").split()), (description or "").strip()
+    title, description = one_line(title), (description or "").strip()
     problems = {}
     if not title:
         problems["title"] = [_("Give the case a short title.")]
@@ -251,7 +252,7 @@ def do_verify_case(*, case_id: int, actor, reason: str = "") -> Case:
 
 def do_reject_case(*, case_id: int, actor, reason: str) -> Case:
     """Staff turn down a reported or verified case (a reason is required; contributors are told)."""
-    reason = " ".join((reason or "").split())
+    reason = one_line(reason)
     if not reason:
         raise exceptions.ReasonRequired()
     with transaction.atomic():
@@ -398,7 +399,7 @@ def do_approve_reward(*, reward_id: int, actor, reason: str = "") -> Reward:
 def do_reject_reward(*, reward_id: int, actor, reason: str) -> Reward:
     """Reject a pending reward (the contributors may appeal once) or an appealed one (final). Staff of
     the case's area only; a reason is required and shown to the contributors."""
-    reason = " ".join((reason or "").split())
+    reason = one_line(reason)
     if not reason:
         raise exceptions.ReasonRequired()
     reward = _reward(reward_id)

@@ -19,7 +19,7 @@ from ninja.responses import Status
 from pydantic import ConfigDict
 
 from core.api import error_responses
-from volunteers.gridtasks.qr import absolute
+from core.links import absolute
 from volunteers.scopes import scope_for
 
 from . import exceptions, pdf, selectors, services

@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from core.models import EventRow
+
 # No 0/O, 1/I/L: the number is printed on paper and typed back in on the verification page.
 NUMBER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 NUMBER_RANDOM_LENGTH = 8  # 31^8 ≈ 8.5 × 10^11 numbers a year: not guessable, still short enough to type
@@ -115,7 +117,7 @@ class Certificate(models.Model):
         return f"{tenths // 10}.{tenths % 10}"
 
 
-class CertificateEvent(models.Model):
+class CertificateEvent(EventRow):
     """Every change of a certificate, with who made it, when and why (status history as rows)."""
 
     class Kind(models.TextChoices):
@@ -125,11 +127,3 @@ class CertificateEvent(models.Model):
     certificate = models.ForeignKey(Certificate, models.CASCADE, related_name="events")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, related_name="+")
-    reason = models.CharField(max_length=200, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.certificate_id}: {self.kind}"

@@ -24,7 +24,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from fpdf import FPDF
 
-from volunteers.gridtasks.qr import absolute
+from core.links import absolute
 
 from . import exceptions
 from .models import Certificate

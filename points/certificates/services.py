@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import NotAllowed
 from core.notifications import notify
+from core.text import one_line
 from volunteers.models import User
 from volunteers.scopes import scope_for
 
@@ -121,7 +122,7 @@ def do_revoke_certificate(*, certificate_id: int, actor, reason: str) -> Certifi
     the issuing place may revoke (the issuer is a street's or the district's centre); anyone else gets
     NotAllowed. Refused with AlreadyRevoked if someone revoked it first.
     """
-    reason = " ".join(str(reason or "").split())[:200]
+    reason = one_line(reason, 200)
     if not reason:
         raise exceptions.ReasonRequired()
     with transaction.atomic():

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.models import EventRow
 from volunteers.models import DutyCategory, Grid
 
 from .ledger import Entry
@@ -62,7 +63,7 @@ class Award(models.Model):
         return f"{self.task_title or self.key} · {self.points}"
 
 
-class AwardEvent(models.Model):
+class AwardEvent(EventRow):
     """Every change of an award's status, with who made it and why (status history as rows)."""
 
     award = models.ForeignKey(Award, models.CASCADE, related_name="events")
@@ -70,11 +71,6 @@ class AwardEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
     )
-    reason = models.CharField(max_length=200, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["at", "id"]
 
     def __str__(self):
         return f"award {self.award_id}: {self.status}"

@@ -14,7 +14,7 @@ from ninja.responses import Status
 from pydantic import ConfigDict, StrictStr
 
 from core.api import error_responses
-from volunteers.gridtasks.qr import absolute
+from core.links import absolute
 
 from . import exceptions, qr, selectors, services
 from .forms import parse_month, this_month

@@ -6,11 +6,11 @@ itself stays collectable (with a fresh QR, or its short code) until its own dead
 
 import re
 import time
-from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core import signing
 from django.urls import reverse
+
+from core import links
 
 from .exceptions import InvalidCode
 from .models import SHORT_CODE_ALPHABET, SHORT_CODE_LENGTH
@@ -24,7 +24,7 @@ def qr_max_age() -> int:
 
 
 def token_for(token_code: str) -> str:
-    return signing.TimestampSigner(salt=_SALT).sign(token_code)
+    return links.sign(token_code, salt=_SALT, timestamped=True)
 
 
 def path_for(token_code: str) -> str:
@@ -44,18 +44,9 @@ def read_token(token_or_url: str, *, now: float | None = None) -> tuple[str, boo
     Staleness is returned rather than raised so that the caller can first say what matters more (the
     item was already collected, or belongs to another merchant).
     """
-    token = token_or_url.strip()
-    if "/" in token:
-        prefix = reverse("redemption:collect", args=["-"])[:-2]
-        path = urlsplit(token).path
-        token = path[len(prefix) :].removesuffix("/") if path.startswith(prefix) else ""
-        if "/" in token:
-            token = ""
-    signer = signing.TimestampSigner(salt=_SALT)
+    token = links.token_in(token_or_url.strip(), url_name="redemption:collect")
     try:
-        value = signing.Signer.unsign(signer, token)
-        code, stamp = value.rsplit(signer.sep, 1)
-        issued = signing.b62_decode(stamp)
-    except (signing.BadSignature, ValueError):
+        code, issued = links.unsign_timestamped(token, salt=_SALT)
+    except links.BadToken:
         raise InvalidCode() from None
     return code, (time.time() if now is None else now) - issued > qr_max_age()

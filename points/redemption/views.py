@@ -6,8 +6,6 @@ with its message and 4xx status. Items, merchants and redemptions appear in URLs
 codes.
 """
 
-from io import BytesIO
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
@@ -18,9 +16,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from core import xlsx
 from core.exceptions import GongzhiError
+from core.links import absolute, qr_svg
 from core.shortcuts import signin_first
-from volunteers.gridtasks.qr import absolute, svg
 from volunteers.scopes import scope_for
 
 from . import exceptions, qr, selectors, services
@@ -88,7 +87,7 @@ def mine(request):
     for redemption in redemptions:
         if redemption.status == Redemption.Status.RESERVED:
             # A fresh signed token every time the page is shown; the short code is the fallback.
-            redemption.qr_svg = svg(absolute(qr.path_for(redemption.token_code)))
+            redemption.qr_svg = qr_svg(absolute(qr.path_for(redemption.token_code)))
     return render(
         request,
         "redemption/mine.html",
@@ -215,17 +214,15 @@ def statement(request, code):
 
 
 def _statement_xlsx(data: selectors.Statement) -> HttpResponse:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    summary = book.active
-    summary.title = _("Summary")[:31]
+    # Merchant and item names are typed by staff: written through core.xlsx, so none becomes a formula.
+    book = xlsx.Workbook()
+    summary = book.sheet(_("Summary"))
     summary.append([data.merchant.name, month_label(data.year, data.month)])
     summary.append([_("Item"), _("Handed over"), _("Points")])
     for line in data.lines:
         summary.append([line["name"], line["count"], line["points"]])
     summary.append([_("Total"), data.count, data.points])
-    detail = book.create_sheet(_("Hand-overs")[:31])
+    detail = book.sheet(_("Hand-overs"))
     detail.append(
         [_("Collected at"), _("Item"), _("Short code"), _("Person"), _("Points"), _("Handed over by")]
     )
@@ -240,11 +237,4 @@ def _statement_xlsx(data: selectors.Statement) -> HttpResponse:
                 r.handed_over_by.masked_name if r.handed_over_by else "",
             ]
         )
-    out = BytesIO()
-    book.save(out)
-    response = HttpResponse(
-        out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    name = f"statement-{month_label(data.year, data.month)}.xlsx"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return book.response(f"statement-{month_label(data.year, data.month)}.xlsx")

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import NotAllowed
 from core.notifications import notify
+from core.text import one_line
 from volunteers.scopes import scope_for
 
 from ..exceptions import AwardNotPending, AwardNotPosted, ReasonRequired
@@ -25,7 +26,7 @@ def _event(award: Award, actor=None, reason: str = "") -> None:
 
 
 def _clean_reason(reason) -> str:
-    reason = " ".join(str(reason or "").split())
+    reason = one_line(reason)
     if not reason:
         raise ReasonRequired()
     return reason[:200]
@@ -168,7 +169,7 @@ def do_approve_award(*, award_id: int, actor, reason: str = "") -> Award:
             raise AwardNotPending()
         award.status = Award.Status.APPROVED
         award.decided_by, award.decided_at = actor, timezone.now()
-        award.reason = " ".join(str(reason or "").split())[:200]
+        award.reason = one_line(reason, 200)
         award.save(update_fields=["status", "decided_by", "decided_at", "reason"])
         _event(award, actor, award.reason)
         post_award.delay_on_commit(award.pk)

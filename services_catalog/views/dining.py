@@ -15,27 +15,24 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from io import BytesIO
 
-from dashboard.exports import XLSX_CONTENT_TYPE, escape_cell
-from dashboard.exports import workbook as tables_workbook
-from dashboard.forms import FilterForm
-from dashboard.periods import month_key
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from core import xlsx
 from core.exceptions import GongzhiError, NotAllowed
+from core.periods import month_key
+from core.reports import FilterForm, tables_workbook
 from core.shortcuts import signin_first
 from volunteers.exceptions import OutOfScope
 from volunteers.models import Community
@@ -444,7 +441,7 @@ def _parse_month(raw) -> date | None:
     return date(int(match.group(1)), int(match.group(2)), 1)
 
 
-def subsidy_workbook(*, service: Service, month: date, lines: list[selectors.SubsidyLine]) -> bytes:
+def subsidy_workbook(*, service: Service, month: date, lines: list[selectors.SubsidyLine]) -> xlsx.Workbook:
     """One sheet: a title row (service and month), the header, one row per resident (full name, subsidy
     group, sessions booked and attended, unit price, amount) and a totals row. No phone numbers."""
     price = service.price or Decimal("0")
@@ -458,42 +455,41 @@ def subsidy_workbook(*, service: Service, month: date, lines: list[selectors.Sub
         (_("Unit price (yuan)"), 13),
         (_("Amount (yuan)"), 14),
     ]
-    book = Workbook()
-    sheet = book.active
-    sheet.title = _("Subsidy report")
+    book = xlsx.Workbook()
+    sheet = book.sheet(_("Subsidy report"))
+    ws = sheet.ws
     title = _("%(service)s · subsidy report for %(year)d-%(month)02d") % {
         "service": service.title,
         "year": month.year,
         "month": month.month,
     }
-    sheet.append([escape_cell(title)])
-    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
-    sheet["A1"].font = Font(bold=True, size=14)
-    sheet["A1"].alignment = Alignment(horizontal="center", vertical="center")
-    sheet.row_dimensions[1].height = 28
+    sheet.append([title])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
+    ws.row_dimensions[1].height = 28
     organisation = service.organisation.name if service.organisation else _("Service centre")
     subtitle = _("%(organisation)s · price %(price)s yuan per session · made %(made)s") % {
         "organisation": organisation,
         "price": f"{price:.2f}",
         "made": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
     }
-    sheet.append([escape_cell(subtitle)])
-    sheet.merge_cells(start_row=2, start_column=1, end_row=2, end_column=len(headers))
-    sheet.append([str(label) for label, _width in headers])
-    header_row = sheet.max_row
+    sheet.append([subtitle])
+    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=len(headers))
+    header_cells = sheet.append([str(label) for label, _width in headers])
+    header_row = ws.max_row
     thin = Side(style="thin", color="BBBBBB")
-    for column, (_label, width) in enumerate(headers, start=1):
-        cell = sheet.cell(row=header_row, column=column)
+    for column, (cell, (_label, width)) in enumerate(zip(header_cells, headers, strict=True), start=1):
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="F2F2F2")
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         cell.border = Border(bottom=thin)
-        sheet.column_dimensions[get_column_letter(column)].width = width
+        ws.column_dimensions[get_column_letter(column)].width = width
     for number, line in enumerate(lines, start=1):
-        sheet.append(
+        cells = sheet.append(
             [
                 number,
-                escape_cell(line.name),
+                line.name,
                 str(groups.get(line.subsidy_group, "")) if line.subsidy_group else "",
                 line.booked,
                 line.attended,
@@ -501,10 +497,9 @@ def subsidy_workbook(*, service: Service, month: date, lines: list[selectors.Sub
                 price * line.attended,
             ]
         )
-        sheet.cell(row=sheet.max_row, column=6).number_format = _MONEY
-        sheet.cell(row=sheet.max_row, column=7).number_format = _MONEY
+        cells[5].number_format = cells[6].number_format = _MONEY
     total_attended = sum(line.attended for line in lines)
-    sheet.append(
+    totals = sheet.append(
         [
             _("Total"),
             "",
@@ -515,17 +510,13 @@ def subsidy_workbook(*, service: Service, month: date, lines: list[selectors.Sub
             price * total_attended,
         ]
     )
-    totals_row = sheet.max_row
-    for column in range(1, len(headers) + 1):
-        cell = sheet.cell(row=totals_row, column=column)
+    for cell in totals:
         cell.font = Font(bold=True)
         cell.border = Border(top=thin)
-    sheet.cell(row=totals_row, column=7).number_format = _MONEY
-    sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
-    sheet.print_title_rows = f"{header_row}:{header_row}"
-    out = BytesIO()
-    book.save(out)
-    return out.getvalue()
+    totals[6].number_format = _MONEY
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    return book
 
 
 @never_cache
@@ -543,12 +534,8 @@ def subsidy_report(request, code):
                 request, "error.html", {"error": error, "back_url": _roster_url(service)}, status=400
             )
     lines = selectors.subsidy_lines(service=service, month=month)
-    response = HttpResponse(
-        subsidy_workbook(service=service, month=month, lines=lines), content_type=XLSX_CONTENT_TYPE
-    )
     filename = f"subsidy-{service.code}-{month_key(month)}.xlsx"
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
-    return response
+    return subsidy_workbook(service=service, month=month, lines=lines).response(filename)
 
 
 # --- insight for staff --------------------------------------------------------------------------------------
@@ -611,12 +598,8 @@ def insight_xlsx(request):
             content_type="text/plain; charset=utf-8",
         )
     period = report.period
-    response = HttpResponse(
-        tables_workbook(report.tables, caption=_insight_caption(report)), content_type=XLSX_CONTENT_TYPE
-    )
     filename = f"gongzhi-services-insight-{month_key(period.first)}-{month_key(period.last)}.xlsx"
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
-    return response
+    return tables_workbook(report.tables, caption=_insight_caption(report)).response(filename)
 
 
 urlpatterns = [

@@ -30,8 +30,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from core import links
 from core.exceptions import GongzhiError
-from volunteers.gridtasks import qr
 from volunteers.scopes import scope_for
 
 from .. import selectors, services
@@ -521,7 +521,7 @@ def resident_card(request, pk):
             "person": person,
             "beneficiary": beneficiary,
             # A signed URL of the card's random code: no id, name or number is in the picture.
-            "qr_svg": qr.svg(qr.absolute(services.card_path(beneficiary))),
+            "qr_svg": links.qr_svg(links.absolute(services.card_path(beneficiary))),
         },
     )
 

@@ -20,7 +20,7 @@ from ninja.parser import Parser
 
 from core.api import API_AUTH, InvalidInput
 from core.api import router as inbox_router
-from core.exceptions import GongzhiError, NotFound
+from core.exceptions import GongzhiError, NotFound, error_body
 from volunteers.api import router as volunteers_router
 
 logger = logging.getLogger(__name__)
@@ -70,10 +70,7 @@ api = GongzhiAPI(
 
 
 def error_response(request, *, status: int, code: str, message, fields=None):
-    error = {"code": code, "message": str(message)}
-    if fields:
-        error["fields"] = fields
-    return api.create_response(request, {"error": error}, status=status)
+    return api.create_response(request, error_body(code=code, message=message, fields=fields), status=status)
 
 
 # --- validation messages ---------------------------------------------------------------------------

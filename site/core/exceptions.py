@@ -1,5 +1,5 @@
 """Errors that a person can cause. Each carries a stable machine `code` and a translatable message;
-views turn them into a message and a 4xx, the API into a JSON error body."""
+views turn them into a message and a 4xx, the API into a JSON error body (`error_body`)."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -34,3 +34,13 @@ class Conflict(GongzhiError):
     code = "conflict"
     status = 409
     default_message = _("This conflicts with the current state.")
+
+
+def error_body(*, code: str, message, fields: dict[str, list[str]] | None = None) -> dict:
+    """The one JSON shape of an error: {"error": {"code": …, "message": …}}, plus "fields" (each field's
+    messages) for input that did not validate. A client branches on `code`; `message` is in the
+    request's language, for people."""
+    error = {"code": code, "message": str(message)}
+    if fields:
+        error["fields"] = fields
+    return {"error": error}

@@ -1,5 +1,5 @@
-"""The notification service's records: an in-site inbox message, its deliveries by SMS and email, and
-what each person wants delivered (per category, quiet hours)."""
+"""The foundation's records: the base of every event row, and the notification service's own rows (an
+in-site inbox message, its deliveries by SMS and email, and what each person wants delivered)."""
 
 from datetime import time
 
@@ -7,6 +7,34 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+
+class EventRow(models.Model):
+    """One change of something, as a row: who made it (`actor`), when (`at`) and why (`reason`).
+
+    Histories are these rows, oldest first, never an overwritten field. A concrete event adds the object
+    it is about (a foreign key with related_name="events") and what happened to it (a `status` or a
+    `kind`); it redeclares `actor` or `reason` where its rule differs (PROTECT for money-like records, a
+    longer reason). Abstract: each table stays its own, with its own columns.
+    """
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
+    reason = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        # "<subject id>: <what happened>"; the subject is the foreign key whose related_name is "events".
+        subject = next(
+            field
+            for field in self._meta.fields
+            if field.many_to_one and field.remote_field.related_name == "events"
+        )
+        happened = self.status if hasattr(self, "status") else self.kind
+        return f"{subject.value_from_object(self)}: {happened}"
 
 
 class Notification(models.Model):

@@ -28,6 +28,9 @@ import rjieba
 from django.db import models
 from django.db.models.signals import post_delete, post_save
 from wagtail.search import index
+from wagtail.search.backends import get_search_backend
+
+from .text import one_line
 
 MAX_QUERY_CHARS = 64  # a longer query is cut: nobody types more, and each word is one more AND
 MAX_QUERY_WORDS = 12
@@ -150,8 +153,6 @@ def search(*, viewer, query: str, kinds=None, limit: int = 5, offset: int = 0) -
 
     An empty query, or one without a letter or digit, matches nothing (never everything).
     """
-    from wagtail.search.backends import get_search_backend
-
     words = segment_query(query)
     if not words:
         return []
@@ -174,8 +175,6 @@ def search(*, viewer, query: str, kinds=None, limit: int = 5, offset: int = 0) -
 def matching_pks(queryset, query: str, *, cap: int = 2000) -> list:
     """Primary keys of the rows of `queryset` matching `query` (at most `cap`), for lists that keep
     their own order and paging (e.g. the task list's text filter). An empty query matches nothing."""
-    from wagtail.search.backends import get_search_backend
-
     words = segment_query(query)
     if not words:
         return []
@@ -190,7 +189,7 @@ def highlight(text: str, words: list[str], width: int | None = None) -> list[tup
     """`text` as (piece, is_a_query_word) pieces, for a result line that marks why it matched; the
     template escapes every piece. With `width`, only a window of about that many characters around the
     first match (or the start) is kept, with "…" where text was cut."""
-    text = " ".join(str(text or "").split())
+    text = one_line(text)
     lowered = text.lower()
     spans = []
     for word in sorted({w for w in words if w}, key=len, reverse=True):

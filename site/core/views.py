@@ -1,3 +1,6 @@
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -11,6 +14,7 @@ from . import notifications, search
 from .forms import NotificationPreferencesForm
 from .models import Notification
 from .params import positive_int
+from .text import one_line
 
 
 @login_required
@@ -54,10 +58,6 @@ def toggle_large_text(request):
 
 def scan(request):
     """The in-page QR scanner; it opens only links of this site (see static/js/scan.js)."""
-    from urllib.parse import urlsplit
-
-    from django.conf import settings
-
     site = urlsplit(settings.SITE_URL)
     return render(request, "core/scan.html", {"allowed_origins": [f"{site.scheme}://{site.netloc}"]})
 
@@ -100,7 +100,7 @@ SEARCH_PAGE = 20
 def site_search(request):
     """/search/?q=…: notices, services and grid tasks the visitor may see, grouped by kind; with
     &kind=… one kind, paged. Any query is answered with a page (no match, bad input: an empty list)."""
-    query = " ".join(request.GET.get("q", "").split())[: search.MAX_QUERY_CHARS]
+    query = one_line(request.GET.get("q"), search.MAX_QUERY_CHARS)
     kind = request.GET.get("kind", "")
     if kind not in search.KINDS:
         kind = ""

@@ -36,80 +36,26 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from core.periods import Period, month_label, month_of, zone
+from core.reports import (
+    COUNT,
+    HOURS,
+    PERCENT,
+    RATING,
+    TEXT,
+    Chart,
+    Column,
+    Table,
+    per_community,
+    per_month,
+    within,
+)
 from points.models import Account, Entry
 from points.redemption.models import Redemption
 from services_catalog.models import Order, ServiceCategory
 from volunteers.gridtasks.models import GridTask, SignUp
 from volunteers.models import IDENTITY_TIER, Community, IdentityClaim, IdentityEvent, IdentityKind, User
 from volunteers.scopes import Scope
-
-from .periods import Period, month_label, month_of, zone
-
-# --- the shape of the results --------------------------------------------------------------------------
-TEXT, COUNT, HOURS, RATING, PERCENT = "text", "count", "hours", "rating", "percent"
-DECIMALS = {HOURS: 1, RATING: 2, PERCENT: 1}
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: str
-    kind: str = COUNT
-
-
-@dataclass(frozen=True)
-class Chart:
-    """How a table is drawn: `series` are column keys drawn as bars (stacked or side by side), `lines`
-    are column keys drawn as lines on a second axis (a different unit, such as hours)."""
-
-    series: tuple[str, ...]
-    lines: tuple[str, ...] = ()
-    stacked: bool = False
-    horizontal: bool = False
-
-
-@dataclass
-class Table:
-    key: str
-    title: str
-    columns: list[Column]  # the first column labels the row (a month, a community, a kind)
-    rows: list[list]
-    total: list | None = None
-    note: str = ""
-    chart: Chart | None = None
-
-    @property
-    def drawable(self) -> bool:
-        """Whether a chart says anything: an empty period gets its table of zeros, not blank axes."""
-        if self.chart is None:
-            return False
-        index = {column.key: i for i, column in enumerate(self.columns)}
-        return any(row[index[key]] for row in self.rows for key in (*self.chart.series, *self.chart.lines))
-
-    def chart_data(self) -> dict | None:
-        """What dashboard.js needs to draw the chart: the same numbers as the table's rows."""
-        if not self.drawable:
-            return None
-        index = {column.key: i for i, column in enumerate(self.columns)}
-
-        def series(keys, kind):
-            return [
-                {
-                    "key": key,
-                    "label": str(self.columns[index[key]].label),
-                    "data": [row[index[key]] for row in self.rows],
-                    "kind": kind,
-                }
-                for key in keys
-            ]
-
-        return {
-            "id": self.key,
-            "labels": [str(row[0]) for row in self.rows],
-            "datasets": series(self.chart.series, "bar") + series(self.chart.lines, "line"),
-            "stacked": self.chart.stacked,
-            "horizontal": self.chart.horizontal,
-        }
 
 
 @dataclass
@@ -145,31 +91,6 @@ def communities_of(scope: Scope) -> QuerySet[Community]:
 
 
 # --- helpers -------------------------------------------------------------------------------------------
-def _within(path: str, period: Period) -> Q:
-    return Q(**{f"{path}__gte": period.start, f"{path}__lt": period.end})
-
-
-def per_month(queryset: QuerySet, path: str, period: Period, aggregates: dict) -> dict[date, dict]:
-    """One query: `aggregates` for each month of `period`, by the month `path` (a moment) falls in."""
-    rows = (
-        queryset.filter(_within(path, period))
-        .annotate(bucket_month=TruncMonth(path, tzinfo=zone()))
-        .order_by()
-        .values("bucket_month")
-        .annotate(**aggregates)
-    )
-    return {month_of(row["bucket_month"]): row for row in rows}
-
-
-def per_community(queryset: QuerySet, place, aggregates: dict) -> dict[int, dict]:
-    """One query: `aggregates` for each community, `place` being the lookup (or expression) of its id."""
-    place = F(place) if isinstance(place, str) else place
-    rows = (
-        queryset.annotate(bucket_community=place).order_by().values("bucket_community").annotate(**aggregates)
-    )
-    return {row["bucket_community"]: row for row in rows}
-
-
 def _number(row: dict | None, key: str) -> int:
     return (row or {}).get(key) or 0
 
@@ -237,7 +158,7 @@ def people_section(ids: list[int], communities: list[Community], period: Period)
     people_by_community = per_community(
         people,
         "home_grid__community",
-        {"registered": Count("pk"), "new": Count("pk", filter=_within("date_joined", period))},
+        {"registered": Count("pk"), "new": Count("pk", filter=within("date_joined", period))},
     )
     verifications = per_month(
         IdentityEvent.objects.filter(status=IdentityClaim.Status.VERIFIED)
@@ -372,13 +293,13 @@ def tasks_section(ids: list[int], communities: list[Community], period: Period, 
     }
     by_community = {
         "tasks": per_community(
-            tasks.filter(_within("starts_at", period)), "grid__community", {"tasks": Count("pk")}
+            tasks.filter(within("starts_at", period)), "grid__community", {"tasks": Count("pk")}
         ),
         "signups": per_community(
-            signups.filter(_within("task__starts_at", period)), "task__grid__community", SIGNUP_FIGURES
+            signups.filter(within("task__starts_at", period)), "task__grid__community", SIGNUP_FIGURES
         ),
         "minutes": per_community(
-            minutes.filter(_within("created_at", period)),
+            minutes.filter(within("created_at", period)),
             "account__person__home_grid__community",
             {"minutes": Sum("amount")},
         ),
@@ -480,19 +401,19 @@ def points_section(ids: list[int], communities: list[Community], period: Period)
     }
     by_community = {
         "entries": per_community(
-            entries.filter(_within("created_at", period)),
+            entries.filter(within("created_at", period)),
             "account__person__home_grid__community",
             POINT_FIGURES,
         ),
         "collected": per_community(
-            collected.filter(_within("handed_over_at", period)),
+            collected.filter(within("handed_over_at", period)),
             "person__home_grid__community",
             {"collected": Count("pk")},
         ),
     }
     by_kind = {
         row["kind"]: row
-        for row in entries.filter(_within("created_at", period))
+        for row in entries.filter(within("created_at", period))
         .order_by()
         .values("kind")
         .annotate(entries=Count("pk"), points=Sum("amount"))
@@ -592,7 +513,7 @@ ORDER_FIGURES = {
 
 def orders_section(ids: list[int], communities: list[Community], period: Period) -> Section:
     orders = Order.objects.filter(grid__community__in=ids)
-    in_period = orders.filter(_within("created_at", period))
+    in_period = orders.filter(within("created_at", period))
     categories = list(ServiceCategory.objects.order_by("position", "slug"))
     by_month = per_month(orders, "created_at", period, ORDER_FIGURES)
     by_community = per_community(in_period, "grid__community", ORDER_FIGURES)

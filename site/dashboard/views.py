@@ -13,18 +13,17 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView, View
 from wagtail.admin.auth import reject_request, require_admin_access
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
+from core.periods import Period, add_months, month_key, month_of
+from core.reports import FilterForm, tables_workbook
 from volunteers.scopes import Scope, scope_for
 
-from . import exports
-from .forms import FilterForm
-from .periods import Period, add_months, month_key, month_of
 from .selectors import Report, build_report, communities_of
 
 
@@ -157,8 +156,4 @@ class ExportView(FilteredMixin, View):
         filename = (
             f"gongzhi-statistics-{key or 'all'}-{month_key(period.first)}-{month_key(period.last)}.xlsx"
         )
-        response = HttpResponse(
-            exports.workbook(chosen, caption=self.caption()), content_type=exports.XLSX_CONTENT_TYPE
-        )
-        response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
-        return response
+        return tables_workbook(chosen, caption=self.caption()).response(filename)

@@ -5,9 +5,9 @@ from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.components import Component
 
+from core.periods import month_label, month_of
 from volunteers.scopes import scope_for
 
-from .periods import month_label, month_of
 from .selectors import communities_of, month_summary
 
 

@@ -30,7 +30,7 @@ def mean(values, places=1):
 
 
 def label(month) -> str:
-    from dashboard.periods import month_label
+    from core.periods import month_label
 
     return month_label(month)
 

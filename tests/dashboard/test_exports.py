@@ -3,10 +3,10 @@
 from io import BytesIO
 
 import pytest
-from dashboard.exports import HEADER_ROW
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from core.reports import HEADER_ROW
 from tests.factories import CommunityFactory
 
 from . import expected

@@ -4,9 +4,9 @@ for the whole district, one street, and each community on its own."""
 from datetime import date
 
 import pytest
-from dashboard.periods import Period
-from dashboard.selectors import build_report, month_summary
 
+from core.periods import Period
+from dashboard.selectors import build_report, month_summary
 from points.models import Account, Entry
 
 from . import expected

@@ -8,6 +8,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from wagtail.search import index
 
+from core.models import EventRow
 from core.search import ChineseSearchField
 from volunteers.models import DutyCategory, Grid, Organisation
 
@@ -180,18 +181,9 @@ class SignUp(models.Model):
         return f"{self.person} → {self.task}"
 
 
-class SignUpEvent(models.Model):
+class SignUpEvent(EventRow):
     signup = models.ForeignKey(SignUp, models.CASCADE, related_name="events")
     status = models.CharField(max_length=12, choices=SignUp.Status.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
-    reason = models.CharField(max_length=200, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.signup_id}: {self.status}"
 
 
 def new_personal_code() -> str:
@@ -278,16 +270,14 @@ class Scan(models.Model):
         return f"{self.kind} scan {self.nonce}"
 
 
-class AttendanceCorrection(models.Model):
+class AttendanceCorrection(EventRow):
+    """A staff correction of an attendance's times: always by someone, always with a reason."""
+
     attendance = models.ForeignKey(Attendance, models.CASCADE, related_name="corrections")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
     reason = models.CharField(max_length=200)
     before = models.JSONField()
     after = models.JSONField()
-    at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["at", "id"]
 
     def __str__(self) -> str:
         return f"correction of attendance {self.attendance_id}: {self.reason}"

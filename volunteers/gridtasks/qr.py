@@ -5,22 +5,20 @@ Task QR (shown on the organiser's phone): /c/<public code>/<window>-<mac>/ where
 so a screenshot forwarded to someone at home stops working within a minute.
 
 Personal QR (shown on the volunteer's phone, scanned by the organiser): /v/<signed token>/ where the
-token signs the person's random PersonalCode with a timestamp and expires after PERSONAL_QR_MAX_AGE.
+token signs the person's random PersonalCode with a timestamp (core.links) and expires after
+PERSONAL_QR_MAX_AGE.
 """
 
 import base64
 import hmac
 import re
 import time
-from io import BytesIO
-from urllib.parse import urlsplit
 
-import qrcode
-import qrcode.image.svg
-from django.conf import settings
-from django.core import signing
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
+
+from core import links
+from core.links import absolute
 
 from .exceptions import InvalidQR, StaleQR
 
@@ -51,6 +49,11 @@ def task_qr_path(public_code: str, now: float | None = None) -> str:
     return reverse("gridtasks:scan_task_qr", args=[public_code, task_qr_payload(public_code, now)])
 
 
+def task_qr_url(public_code: str, now: float | None = None) -> str:
+    """What the task QR shows: the absolute URL any phone camera opens."""
+    return absolute(task_qr_path(public_code, now))
+
+
 def verify_task_qr(public_code: str, payload: str, now: float | None = None) -> None:
     """Raise InvalidQR for anything forged or mangled, StaleQR for a genuine code that has expired."""
     match = _PAYLOAD.match(payload) if isinstance(payload, str) else None
@@ -64,11 +67,15 @@ def verify_task_qr(public_code: str, payload: str, now: float | None = None) -> 
 
 
 def personal_qr_token(personal_code: str) -> str:
-    return signing.TimestampSigner(salt=_PERSON_SALT).sign(personal_code)
+    return links.sign(personal_code, salt=_PERSON_SALT, timestamped=True)
 
 
 def personal_qr_path(personal_code: str) -> str:
     return reverse("gridtasks:personal_qr", args=[personal_qr_token(personal_code)])
+
+
+def personal_qr_url(personal_code: str) -> str:
+    return absolute(personal_qr_path(personal_code))
 
 
 def read_personal_qr(token_or_url: str, *, scanned_at=None) -> str:
@@ -77,22 +84,10 @@ def read_personal_qr(token_or_url: str, *, scanned_at=None) -> str:
     The code must have been valid when it was scanned: `scanned_at` lets an offline scan uploaded
     hours later be judged at the time it was made.
     """
-    token = token_or_url if isinstance(token_or_url, str) else ""
-    if "/" in token:
-        # Only the URL the code carries, /v/<token>/ (on whichever host): not any path that ends in a token.
-        prefix = reverse("gridtasks:personal_qr", args=["-"])[:-2]
-        path = urlsplit(token).path
-        token = path[len(prefix) :] if path.startswith(prefix) else ""
-        token = token.removesuffix("/")
-        if "/" in token:
-            token = ""
-    signer = signing.TimestampSigner(salt=_PERSON_SALT)
+    token = links.token_in(token_or_url, url_name="gridtasks:personal_qr")
     try:
-        # The plain Signer check yields "code:timestamp" so the age can be judged at scan time.
-        value = signing.Signer.unsign(signer, token)
-        code, stamp = value.rsplit(signer.sep, 1)
-        issued = signing.b62_decode(stamp)
-    except (signing.BadSignature, ValueError):
+        code, issued = links.unsign_timestamped(token, salt=_PERSON_SALT)
+    except links.BadToken:
         raise InvalidQR() from None
     seen = scanned_at.timestamp() if scanned_at else time.time()
     if seen - issued > PERSONAL_QR_MAX_AGE:
@@ -100,21 +95,3 @@ def read_personal_qr(token_or_url: str, *, scanned_at=None) -> str:
     if issued - seen > 60:
         raise InvalidQR()  # scanned before it was issued: a forged scan time
     return code
-
-
-def svg(text: str) -> str:
-    """An inline SVG QR code (no image files, no external service)."""
-    image = qrcode.make(
-        text,
-        image_factory=qrcode.image.svg.SvgPathImage,
-        box_size=10,
-        border=2,
-        error_correction=qrcode.constants.ERROR_CORRECT_M,
-    )
-    out = BytesIO()
-    image.save(out)
-    return out.getvalue().decode()
-
-
-def absolute(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from core import links
 from core.exceptions import GongzhiError
 from core.shortcuts import signin_first
 from volunteers.models import IdentityKind
@@ -120,7 +121,7 @@ def _category_chips(form, query) -> list[dict]:
 def my_tasks(request):
     if not request.user.is_authenticated:
         return signin_first(request)
-    token = signing.Signer(salt=_CALENDAR_SALT).sign(services.personal_code_for(request.user))
+    token = links.sign(services.personal_code_for(request.user), salt=_CALENDAR_SALT)
     feed = request.build_absolute_uri(reverse("gridtasks:calendar", args=[token]))
     return render(
         request,
@@ -418,10 +419,10 @@ def attendance(request, code):
 # --- organisers: the rotating task QR and the kiosk scanner ------------------------------------------------
 def _task_qr_state(task) -> dict:
     now = time.time()
-    url = qr.absolute(qr.task_qr_path(task.public_code, now=now))
+    url = qr.task_qr_url(task.public_code, now=now)
     left = qr.WINDOW_SECONDS - (now % qr.WINDOW_SECONDS)
     # Fetch the next code as its window starts (the shown one stays valid one window more); at most 25 s.
-    return {"svg": qr.svg(url), "url": url, "refresh_in": round(min(left + 0.5, 25), 1)}
+    return {"svg": links.qr_svg(url), "url": url, "refresh_in": round(min(left + 0.5, 25), 1)}
 
 
 @never_cache
@@ -534,9 +535,9 @@ def kiosk_upload(request, task, body):
 
 # --- volunteers: my QR ------------------------------------------------------------------------------------
 def _personal_qr_state(person) -> dict:
-    url = qr.absolute(qr.personal_qr_path(services.personal_code_for(person)))
+    url = qr.personal_qr_url(services.personal_code_for(person))
     # Renew well before expiry, so a code on screen is always valid for a scan uploaded minutes later.
-    return {"svg": qr.svg(url), "refresh_in": max(qr.PERSONAL_QR_MAX_AGE // 2, 30)}
+    return {"svg": links.qr_svg(url), "refresh_in": max(qr.PERSONAL_QR_MAX_AGE // 2, 30)}
 
 
 @never_cache
@@ -697,8 +698,8 @@ def calendar_feed(request, token):
     """A person's tasks as iCalendar. The URL is the credential: a signature over the person's random
     personal code (no id, no personal data); renewing the personal code voids it."""
     try:
-        personal_code = signing.Signer(salt=_CALENDAR_SALT).unsign(token)
-    except signing.BadSignature:
+        personal_code = links.unsign(token, salt=_CALENDAR_SALT)
+    except links.BadToken:
         raise Http404(_("This calendar link is not valid.")) from None
     owner = (
         PersonalCode.objects.filter(code=personal_code, person__is_active=True)

@@ -1,6 +1,6 @@
 from django import template
 
-from ..selectors import DECIMALS, TEXT
+from core.reports import DECIMALS, TEXT
 
 register = template.Library()
 

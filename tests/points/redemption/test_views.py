@@ -317,6 +317,27 @@ def test_statement_exports_xlsx(staff_client, person, item):
     assert len(detail) == 2 and detail[1][3] == "王*明"  # masked
 
 
+def test_statement_xlsx_keeps_formula_like_names_as_text(client, person):
+    from openpyxl import load_workbook
+
+    merchant = MerchantFactory(name='=HYPERLINK("http://evil","店")')
+    item = RewardItemFactory(merchant=merchant, name="@SUM(1+1)", price=100, stock=3)
+    staff = merchant_staff(merchant)
+    _handed(person, item, staff, "xlsx-key-0002")
+    client.force_login(staff)
+
+    response = client.get(reverse("redemption:statement", args=[merchant.public_code]), {"format": "xlsx"})
+
+    summary, detail = load_workbook(BytesIO(response.content)).worksheets
+    cells = [summary["A1"], summary["A3"], detail["B2"]]
+    assert [cell.value for cell in cells] == [
+        '\'=HYPERLINK("http://evil","店")',
+        "'@SUM(1+1)",
+        "'@SUM(1+1)",
+    ]
+    assert {cell.data_type for cell in cells} == {"s"}
+
+
 def test_statement_is_for_the_merchant_and_its_streets_staff_only(client, item):
     url = reverse("redemption:statement", args=[item.merchant.public_code])
     client.force_login(UserFactory(notify_sms=False))

@@ -1,4 +1,4 @@
-"""Calendar months in the site's time zone (Asia/Shanghai): the dashboard's unit of time.
+"""Calendar months in the site's time zone (Asia/Shanghai): the unit of time of every report.
 
 A month is represented by the date of its first day. A stored moment belongs to the month it falls in on
 a Shanghai calendar, whatever the time zone of the server or the database session.
@@ -17,7 +17,7 @@ FIRST_YEAR = 2000
 
 
 def zone():
-    """The zone months are cut in. settings.TIME_ZONE is Asia/Shanghai (DESIGN.md §5)."""
+    """The zone months are cut in: settings.TIME_ZONE, Asia/Shanghai."""
     return timezone.get_default_timezone()
 
 
