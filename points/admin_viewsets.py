@@ -31,15 +31,10 @@ from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.viewsets.base import ViewSetGroup
-from wagtail.permissions import register_permission_policy
+from wagtail.admin.widgets.button import Button
 
 from core import xlsx
-from core.exceptions import GongzhiError
-from core.phones import display_cn_mobile, normalize_cn_mobile
-from core.text import one_line
-from volunteers.admin_viewsets import (
-    ANY_STAFF,
-    DISTRICT_ADMIN,
+from core.admin_kit import (
     Decision,
     ScopedIndexView,
     ScopedModelViewSet,
@@ -49,10 +44,14 @@ from volunteers.admin_viewsets import (
     StackedColumn,
     StackedDateColumn,
     StackedTitleColumn,
+    register_policies,
 )
+from core.exceptions import GongzhiError
+from core.phones import display_cn_mobile, normalize_cn_mobile
+from core.text import one_line
 from volunteers.gridtasks.models import Attendance
 from volunteers.models import Community, DutyCategory, Grid, User
-from volunteers.scopes import scope_for
+from volunteers.scopes import ANY_STAFF, DISTRICT_ADMIN, scope_for
 
 from .models import Account, Award, Entry, Holiday, PointsRule, ReconciliationReport
 from .services import awards as award_services
@@ -75,14 +74,11 @@ POLICIES = {
         ReconciliationReport, actions={"view": DISTRICT_ADMIN}, scoped=False, model_perms=False
     ),
 }
-for _model, _policy in POLICIES.items():
-    register_permission_policy(_model, _policy)
+register_policies(POLICIES)
 
 
 class PointsViewSet(ScopedModelViewSet):
-    @cached_property
-    def permission_policy(self):
-        return POLICIES[self.model]
+    policies = POLICIES
 
 
 def _managed_communities(request):
@@ -138,8 +134,6 @@ class PointsRuleIndexView(ScopedIndexView):
 
     @cached_property
     def header_more_buttons(self):
-        from wagtail.admin.widgets.button import Button
-
         return [
             *super().header_more_buttons,
             Button(_("Preview points"), url=reverse("points_rules:preview"), icon_name="view", priority=50),
@@ -484,8 +478,6 @@ class LedgerIndexView(ScopedIndexView):
 
     @cached_property
     def header_more_buttons(self):
-        from wagtail.admin.widgets.button import Button
-
         params = self.request.GET.copy()
         params.pop("p", None)
         params["format"] = "xlsx"

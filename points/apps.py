@@ -7,12 +7,13 @@ class PointsConfig(AppConfig):
     verbose_name = _("Points")
 
     def ready(self):
-        from volunteers.scopes import Rule, _via, register
+        # Models load only once the app registry is ready.
+        from volunteers.scopes import Rule, register, via
 
         from .models import Award, Entry
 
         # An award is decided by the staff of the grid where the attendance took place; the person
         # reads their own. Grid workers see their grid's awards but do not decide them.
-        register(Award, Rule(places=_via("grid"), owner="person"))
+        register(Award, Rule(places=via("grid"), owner="person"))
         # A ledger entry belongs to the area of the person's home grid (for the back office's ledger).
-        register(Entry, Rule(places=_via("account__person__home_grid"), owner="account__person"))
+        register(Entry, Rule(places=via("account__person__home_grid"), owner="account__person"))

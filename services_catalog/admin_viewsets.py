@@ -10,17 +10,15 @@ from django.utils.translation import gettext_lazy
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn
 from wagtail.admin.viewsets.base import ViewSetGroup
-from wagtail.permissions import register_permission_policy
 
-from volunteers.admin_viewsets import (
-    ANY_STAFF,
-    STREET_UP,
-    SUPERUSER_ONLY,
+from core.admin_kit import (
     ScopedModelViewSet,
     ScopedPermissionPolicy,
     StackedColumn,
     StackedTitleColumn,
+    register_policies,
 )
+from volunteers.scopes import ANY_STAFF, STREET_UP, SUPERUSER_ONLY
 
 from .models import Order, Service, ServiceCategory
 
@@ -35,8 +33,7 @@ POLICIES = {
     Order: ScopedPermissionPolicy(Order, actions={"view": ANY_STAFF}, model_perms=False),
 }
 
-for _model, _policy in POLICIES.items():
-    register_permission_policy(_model, _policy)
+register_policies(POLICIES)
 
 
 class ServiceCategoryForm(WagtailAdminModelForm):
@@ -46,9 +43,7 @@ class ServiceCategoryForm(WagtailAdminModelForm):
 
 
 class _ServicesViewSet(ScopedModelViewSet):
-    @property
-    def permission_policy(self):
-        return POLICIES[self.model]
+    policies = POLICIES
 
 
 class ServiceCategoryViewSet(_ServicesViewSet):

@@ -10,9 +10,12 @@ class ServicesCatalogConfig(AppConfig):
     verbose_name = _("Services")
 
     def ready(self):
-        from volunteers.scopes import Rule, _via, register
+        # Models, and the modules that import them, load only once the app registry is ready.
+        from volunteers.scopes import Rule, register, via
 
         from .models import Beneficiary, Order, Service
+        from .redaction import install
+        from .search import register_search
 
         register(
             Service,
@@ -28,17 +31,12 @@ class ServicesCatalogConfig(AppConfig):
             ),
         )
         # Staff and grid workers by the resident's grid, the organisation the order went to, the resident.
-        register(Order, Rule(places=_via("grid"), organisation="organisation", owner="resident"))
+        register(Order, Rule(places=via("grid"), organisation="organisation", owner="resident"))
         register(
             Beneficiary,
             Rule(
-                places=_via("person__home_grid"), owner="person", owner_changes=True, grid_worker_changes=True
+                places=via("person__home_grid"), owner="person", owner_changes=True, grid_worker_changes=True
             ),
         )
-        from .search import register_search
-
         register_search()  # published services on the site search page (core.search)
-        # Residents' card tokens (printed, never expiring) must not reach the request logs.
-        from .redaction import install
-
-        install()
+        install()  # residents' card tokens (printed, never expiring) must not reach the request logs

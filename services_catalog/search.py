@@ -4,12 +4,12 @@ anyone (the same rule as selectors.catalogue_services)."""
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from core import search
+
+from .models import Service
+
 
 def register_search():
-    from core import search
-
-    from .models import Service
-
     def hit(service):
         return search.Hit(
             title=service.title,

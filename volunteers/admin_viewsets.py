@@ -1,54 +1,47 @@
 """The staff back office in the Wagtail admin: places, people, identities, organisations and staff posts.
 
-Scope is enforced in one place, `ScopedPermissionPolicy`: every screen lists its rows through the policy
-and checks the object it acts on through the policy, and the policy asks the scope rule
-(volunteers.scopes) — the same rule the site and the API use. A row outside the staff member's area is
-never listed and its pages answer 404. Identity decisions, organisation decisions, staff appointments and
-profile edits go through volunteers.services; reference data and places are plain records edited here.
-
-The back office lists what a staff member *manages* (`Scope.changeable`), not everything they may read:
-grids and approved organisations are public, so `Scope.visible` would list the whole district.
+Built with core.admin_kit: every screen lists and checks rows through its model's policy (admin_access.py),
+which asks the scope rule (volunteers.scopes), so a row outside the staff member's area is never listed
+and its pages answer 404. Identity decisions, organisation decisions, staff appointments and profile edits
+go through volunteers.services; reference data and places are plain records edited here.
 """
-
-import copy
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import django_filters
 from django import forms
-from django.contrib.admin.utils import unquote
-from django.contrib.auth import get_permission_codename
-from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch, ProtectedError, Q
-from django.http import HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.functional import cached_property
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
-from django.views.generic import FormView, TemplateView
+from django.views.generic import FormView
 from wagtail import hooks
 from wagtail.admin import messages
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.forms.models import WagtailAdminModelForm
-from wagtail.admin.menu import MenuItem
-from wagtail.admin.ui.tables import ButtonsColumnMixin, Column, DateColumn, StatusTagColumn, TitleColumn
-from wagtail.admin.views import generic
+from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.viewsets.base import ViewSetGroup
-from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.log_actions import log
-from wagtail.permission_policies import ModelPermissionPolicy
-from wagtail.permissions import register_permission_policy
 
+from core.admin_kit import (
+    Decision,
+    ScopedEditView,
+    ScopedModelViewSet,
+    ScopedObjectView,
+    ScopedParentForm,
+    ScopedViewMixin,
+    StackedColumn,
+    StackedDateColumn,
+    StackedTitleColumn,
+)
 from core.exceptions import GongzhiError
 from core.phones import display_cn_mobile, normalize_cn_mobile
 
 from . import selectors, services
+from .admin_access import POLICIES
 from .exceptions import UnknownPhone
 from .models import (
     Community,
@@ -66,239 +59,10 @@ from .models import (
     Street,
     User,
 )
-from .scopes import STAFF_ROLES, Role, scope_for
-
-# --- the permission policy ---------------------------------------------------------------------------
-ANY_STAFF = frozenset(STAFF_ROLES)
-STREET_UP = frozenset({Role.STREET_STAFF, Role.DISTRICT_ADMIN})
-DISTRICT_ADMIN = frozenset({Role.DISTRICT_ADMIN})
-SUPERUSER_ONLY = frozenset()
-
-
-class ScopedPermissionPolicy(ModelPermissionPolicy):
-    """Who may do what with one model in the back office.
-
-    `actions` maps each action the back office offers ("view", "add", "change", "delete") to the staff
-    roles that may perform it at all; an empty set means superusers only, and an action that is not in
-    the map is not offered to anyone (identity claims are never added or deleted here, for instance).
-    A staff member also needs the model permission their group carries (see `ensure_staff_group`), and
-    then, for a single object or a list, the scope rule decides: `Scope.changeable` / `Scope.can_change`.
-    Reference data (`scoped=False`) has no place, so the role alone decides.
-    """
-
-    def __init__(self, model, *, actions, scoped=True, model_perms=True):
-        super().__init__(model)
-        self.actions = actions
-        self.scoped = scoped
-        self.model_perms = model_perms
-
-    def user_has_permission(self, user, action):
-        if not (user.is_authenticated and user.is_active) or action not in self.actions:
-            return False
-        if user.is_superuser:
-            return True
-        if not scope_for(user).roles & self.actions[action]:
-            return False
-        return not self.model_perms or super().user_has_permission(user, action)
-
-    def user_has_any_permission(self, user, actions):
-        return any(self.user_has_permission(user, action) for action in actions)
-
-    def user_has_permission_for_instance(self, user, action, instance):
-        if not self.user_has_permission(user, action):
-            return False
-        return not self.scoped or scope_for(user).can_change(instance)
-
-    def user_has_any_permission_for_instance(self, user, actions, instance):
-        return any(self.user_has_permission_for_instance(user, action, instance) for action in actions)
-
-    def filter_queryset(self, user, queryset, actions):
-        """`queryset` narrowed to the rows `user` may perform any of `actions` on."""
-        if not self.user_has_any_permission(user, actions):
-            return queryset.none()
-        if not self.scoped:
-            return queryset
-        return scope_for(user).changeable(queryset)
-
-    def instances_user_has_any_permission_for(self, user, actions):
-        return self.filter_queryset(user, self.model._default_manager.all(), actions)
-
-    def users_with_any_permission(self, actions):
-        roles = frozenset().union(*(self.actions[a] for a in actions if a in self.actions))
-        levels = [level for role, level in _ROLE_LEVEL.items() if role in roles]
-        staff = Q(staff_posts__level__in=levels)
-        if self.model_perms:
-            staff &= self._get_users_with_any_permission_codenames_filter(
-                self._get_permission_codenames(actions)
-            )
-        superusers = Q(is_superuser=True) if any(a in self.actions for a in actions) else Q(pk__in=[])
-        return User.objects.filter((superusers | staff) & Q(is_active=True)).distinct()
-
-
-_ROLE_LEVEL = {
-    Role.COMMUNITY_STAFF: StaffPost.Level.COMMUNITY,
-    Role.STREET_STAFF: StaffPost.Level.STREET,
-    Role.DISTRICT_ADMIN: StaffPost.Level.DISTRICT,
-}
-
-_REFERENCE = {"view": ANY_STAFF, "add": DISTRICT_ADMIN, "change": DISTRICT_ADMIN, "delete": DISTRICT_ADMIN}
-
-POLICIES = {
-    # Places: staff edit the places of their area; deleting one (it carries people, claims, tasks) is
-    # left to superusers.
-    District: ScopedPermissionPolicy(
-        District,
-        actions={
-            "view": DISTRICT_ADMIN,
-            "change": DISTRICT_ADMIN,
-            "add": SUPERUSER_ONLY,
-            "delete": SUPERUSER_ONLY,
-        },
-    ),
-    Street: ScopedPermissionPolicy(
-        Street,
-        actions={"view": STREET_UP, "change": STREET_UP, "add": DISTRICT_ADMIN, "delete": SUPERUSER_ONLY},
-    ),
-    Community: ScopedPermissionPolicy(
-        Community,
-        actions={"view": ANY_STAFF, "change": ANY_STAFF, "add": STREET_UP, "delete": SUPERUSER_ONLY},
-    ),
-    Grid: ScopedPermissionPolicy(
-        Grid, actions={"view": ANY_STAFF, "change": ANY_STAFF, "add": ANY_STAFF, "delete": SUPERUSER_ONLY}
-    ),
-    DutyCategory: ScopedPermissionPolicy(DutyCategory, actions=_REFERENCE, scoped=False),
-    GridWorkerRole: ScopedPermissionPolicy(GridWorkerRole, actions=_REFERENCE, scoped=False),
-    Skill: ScopedPermissionPolicy(Skill, actions=_REFERENCE, scoped=False),
-    # People register themselves (or come from a spreadsheet import), so nobody adds or deletes them
-    # here. Staff are deliberately *not* given Django's change_user permission: Wagtail's own Users
-    # screen grants everything to holders of that permission, including making someone a superuser.
-    # The people screen therefore checks staff role + scope only.
-    User: ScopedPermissionPolicy(User, actions={"view": ANY_STAFF, "change": ANY_STAFF}, model_perms=False),
-    # "change" on a claim or an application means deciding it, through the services.
-    IdentityClaim: ScopedPermissionPolicy(IdentityClaim, actions={"view": ANY_STAFF, "change": ANY_STAFF}),
-    Organisation: ScopedPermissionPolicy(Organisation, actions={"view": ANY_STAFF, "change": ANY_STAFF}),
-    # Posts are handed out from above (see services.do_appoint_staff); there is no dismissal service yet.
-    StaffPost: ScopedPermissionPolicy(StaffPost, actions={"view": STREET_UP, "add": STREET_UP}),
-}
-
-for _model, _policy in POLICIES.items():
-    # The user model keeps wagtail.users' ModelPermissionPolicy for Wagtail's Users screen (superusers
-    # only, as staff hold no user permissions); our people screen passes its policy to its views itself.
-    if _model is not User:
-        register_permission_policy(_model, _policy)
-
-
-def ensure_staff_group() -> Group:
-    """The group every staff member is in: Wagtail admin access plus the model permissions the back
-    office needs, which the scope rule then narrows to the member's area. Idempotent."""
-    group, _created = Group.objects.get_or_create(name=services.STAFF_GROUP)
-    wanted = Q(content_type__app_label="wagtailadmin", codename="access_admin")
-    for model, policy in POLICIES.items():
-        if not policy.model_perms:
-            continue
-        codenames = [
-            get_permission_codename(action, model._meta) for action, roles in policy.actions.items() if roles
-        ]
-        wanted |= Q(content_type=ContentType.objects.get_for_model(model), codename__in=codenames)
-    group.permissions.add(*Permission.objects.filter(wanted))
-    return group
+from .scopes import STREET_UP, Role, scope_for
 
 
 # --- views ---------------------------------------------------------------------------------------------
-class ScopedViewMixin:
-    """Reads rows through the viewset's policy. Out of scope is "not found", so the back office does not
-    even confirm that a row exists elsewhere."""
-
-    def scoped(self, queryset, *actions):
-        return self.permission_policy.filter_queryset(self.request.user, queryset, actions)
-
-    def check_instance(self, action, instance):
-        if not self.permission_policy.user_has_permission_for_instance(self.request.user, action, instance):
-            raise PermissionDenied
-
-
-class ScopedIndexView(ScopedViewMixin, generic.IndexView):
-    # Where an object's page is a decision page rather than a form, its row button says so.
-    edit_item_label = None
-
-    def get_base_queryset(self):
-        return self.scoped(super().get_base_queryset(), "view")
-
-    def get_list_more_buttons(self, instance):
-        buttons = super().get_list_more_buttons(instance)
-        if self.edit_item_label:
-            edit_url = self.get_edit_url(instance)
-            for button in buttons:
-                if button.url == edit_url:
-                    button.label = self.edit_item_label
-        return buttons
-
-    @cached_property
-    def columns(self):
-        columns = list(super().columns)
-        first = columns[0]
-        if isinstance(first, TitleColumn) and not isinstance(first, ButtonsColumnMixin):
-            # A title column written out in list_display (for a translated label or a related field)
-            # still links to the object and carries its row buttons, like Wagtail's generated one.
-            # (Copied and re-classed rather than rebuilt, so a subclass keeps its own arguments.)
-            columns[0] = copy.copy(first)
-            columns[0].__class__ = self._get_title_column_class(type(first))
-            columns[0]._get_url_func = lambda obj: self.get_edit_url(obj) or self.get_inspect_url(obj)
-        return columns
-
-
-class _StatusOnInvalidForm:
-    def form_invalid(self, form):
-        response = super().form_invalid(form)
-        if not self.expects_json_response:
-            response.status_code = 400  # bad input is a 4xx, even when the page is shown again
-        return response
-
-
-class ScopedCreateView(ScopedViewMixin, _StatusOnInvalidForm, generic.CreateView):
-    def save_instance(self):
-        instance = super().save_instance()
-        # The form offers only places in scope; this is the backstop (we are inside form_valid's
-        # transaction, so refusing here rolls the insert back).
-        self.check_instance("change", instance)
-        return instance
-
-
-class ScopedEditView(ScopedViewMixin, _StatusOnInvalidForm, generic.EditView):
-    def get_queryset(self):
-        return self.scoped(self.model._default_manager.all(), "change")
-
-    def get_object(self, queryset=None):
-        instance = super().get_object(queryset)
-        self.check_instance("change", instance)
-        return instance
-
-    def save_instance(self):
-        instance = super().save_instance()
-        self.check_instance("change", instance)  # an edit may not move a row out of the editor's area
-        return instance
-
-
-class ScopedDeleteView(ScopedViewMixin, generic.DeleteView):
-    def get_queryset(self):
-        return self.scoped(self.model._default_manager.all(), "delete")
-
-    def form_valid(self, form):
-        try:
-            return super().form_valid(form)
-        except ProtectedError:
-            messages.error(
-                self.request, _("%(object)s is still in use and cannot be deleted.") % {"object": self.object}
-            )
-            return redirect(self.index_url_name)
-
-
-class ScopedInspectView(ScopedViewMixin, generic.InspectView):
-    def get_object(self, queryset=None):
-        queryset = self.scoped(self.model._default_manager.all(), "view")
-        return get_object_or_404(queryset, pk=unquote(str(self.pk)))
-
-
 class PersonEditView(ScopedEditView):
     template_name = "volunteers/admin/person_edit.html"
 
@@ -316,121 +80,6 @@ class PersonEditView(ScopedEditView):
         context["claims"] = claims.order_by("-created_at")
         context["phone"] = display_cn_mobile(self.object.phone)
         return context
-
-
-@dataclass(frozen=True)
-class Decision:
-    """One button on a review page and the service it calls."""
-
-    service: Callable
-    label: str
-    done: str  # success message, with %(object)s
-    reason_required: bool = False
-    destructive: bool = False
-
-
-class ScopedObjectView(ScopedViewMixin, PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
-    """A page about one object with decision buttons: GET shows it, POST runs one decision through a
-    service. Subclasses list their `actions` (name → Decision) and name the services' keyword for the
-    object's id in `object_kwarg`."""
-
-    model = None
-    object_kwarg = None
-    permission_policy = None
-    index_url_name = None
-    edit_url_name = None
-    header_icon = ""
-    permission_required = "view"
-    actions = {}
-
-    def setup(self, request, *args, **kwargs):
-        super().setup(request, *args, **kwargs)
-        self.object = self.get_object()
-
-    def get_object_queryset(self):
-        return self.model._default_manager.all()
-
-    def get_object(self):
-        return get_object_or_404(self.scoped(self.get_object_queryset(), "view"), pk=self.kwargs["pk"])
-
-    def get_page_title(self):
-        return capfirst(self.model._meta.verbose_name) if self.model else ""
-
-    def get_page_subtitle(self):
-        return str(self.object)
-
-    def get_breadcrumbs_items(self):
-        return self.breadcrumbs_items + [
-            {"url": reverse(self.index_url_name), "label": capfirst(self.model._meta.verbose_name_plural)},
-            {"url": "", "label": str(self.object)},
-        ]
-
-    def available_actions(self):
-        return []
-
-    def get_forms(self, bound=None):
-        """(name, Decision, form) for each decision open now; `bound`, a form that failed validation,
-        stands in for its own."""
-        return [
-            (
-                name,
-                self.actions[name],
-                bound
-                if bound is not None and bound.prefix == name
-                else DecisionForm(prefix=name, reason_required=self.actions[name].reason_required),
-            )
-            for name in self.available_actions()
-        ]
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["object"] = self.object
-        context.setdefault("forms", self.get_forms())
-        context["can_act"] = self.permission_policy.user_has_permission_for_instance(
-            self.request.user, "change", self.object
-        )
-        return context
-
-    def post(self, request, *args, **kwargs):
-        self.check_instance("change", self.object)
-        name = request.POST.get("action", "")
-        if name not in self.actions:
-            return HttpResponseBadRequest(_("Unknown action."))
-        decision = self.actions[name]
-        form = DecisionForm(request.POST, prefix=name, reason_required=decision.reason_required)
-        if not form.is_valid():
-            messages.error(request, _("Check the reason and try again."))
-            return self.render_to_response(
-                self.get_context_data(forms=self.get_forms(bound=form)), status=400
-            )
-        try:
-            decision.service(
-                **{self.object_kwarg: self.object.pk}, actor=request.user, reason=form.cleaned_data["reason"]
-            )
-        except GongzhiError as error:
-            # Most often someone else decided first: show the current state and why nothing happened.
-            messages.error(request, str(error.message))
-            self.object = self.get_object()
-            return self.render_to_response(self.get_context_data(), status=error.status)
-        messages.success(request, decision.done % {"object": self.object})
-        return redirect(self.index_url_name)
-
-
-class DecisionForm(forms.Form):
-    reason = forms.CharField(max_length=200, required=False, widget=forms.Textarea(attrs={"rows": 2}))
-
-    def __init__(self, *args, reason_required=False, **kwargs):
-        super().__init__(*args, **kwargs)
-        field = self.fields["reason"]
-        field.required = reason_required
-        if reason_required:
-            field.label = _("Reason (the person will see it)")
-            field.error_messages["required"] = _("Give the person a reason.")
-        else:
-            field.label = _("Note (optional)")
-
-    def clean_reason(self):
-        return " ".join(self.cleaned_data["reason"].split())
 
 
 class ClaimReviewView(ScopedObjectView):
@@ -607,26 +256,13 @@ class AppointStaffView(ScopedViewMixin, PermissionCheckedMixin, WagtailAdminTemp
 
 
 # --- forms for places and people ---------------------------------------------------------------------
-class _ScopedParentForm(WagtailAdminModelForm):
-    """A place's parent can only be one the editor manages (or the one it already has)."""
-
-    parent_field = None
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        field = self.fields[self.parent_field]
-        current = Q(pk=getattr(self.instance, f"{self.parent_field}_id", None) or 0)
-        managed = scope_for(self.for_user).changeable(field.queryset.model._default_manager.all())
-        field.queryset = field.queryset.filter(Q(pk__in=managed.values("pk")) | current)
-
-
 class DistrictForm(WagtailAdminModelForm):
     class Meta:
         model = District
         fields = ["name", "code"]
 
 
-class StreetForm(_ScopedParentForm):
+class StreetForm(ScopedParentForm):
     parent_field = "district"
 
     class Meta:
@@ -634,7 +270,7 @@ class StreetForm(_ScopedParentForm):
         fields = ["district", "name", "code"]
 
 
-class CommunityForm(_ScopedParentForm):
+class CommunityForm(ScopedParentForm):
     parent_field = "street"
 
     class Meta:
@@ -642,7 +278,7 @@ class CommunityForm(_ScopedParentForm):
         fields = ["street", "name", "code", "kind"]
 
 
-class GridForm(_ScopedParentForm):
+class GridForm(ScopedParentForm):
     parent_field = "community"
 
     class Meta:
@@ -654,7 +290,7 @@ class GridForm(_ScopedParentForm):
         self.fields["community"].queryset = self.fields["community"].queryset.select_related("street")
 
 
-class PersonForm(_ScopedParentForm):
+class PersonForm(ScopedParentForm):
     parent_field = "home_grid"
 
     class Meta:
@@ -791,32 +427,6 @@ class StaffPostFilterSet(WagtailFilterSet):
 
 
 # --- viewsets ----------------------------------------------------------------------------------------------
-class _SecondaryLine:
-    """A column whose cell carries a second, quieter line, so a list needs fewer columns on a phone."""
-
-    def __init__(self, *args, secondary=None, secondary_nowrap=False, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.secondary = secondary
-        self.secondary_nowrap = secondary_nowrap
-
-    def get_cell_context_data(self, instance, parent_context):
-        context = super().get_cell_context_data(instance, parent_context)
-        context["secondary"] = self.secondary(instance) if self.secondary else ""
-        return context
-
-
-class StackedColumn(_SecondaryLine, Column):
-    cell_template_name = "volunteers/admin/_cell.html"
-
-
-class StackedTitleColumn(_SecondaryLine, TitleColumn):
-    cell_template_name = "volunteers/admin/_title_cell.html"
-
-
-class StackedDateColumn(_SecondaryLine, DateColumn):
-    cell_template_name = "volunteers/admin/_date_cell.html"
-
-
 def _phone(person):
     return display_cn_mobile(person.phone) if person else ""
 
@@ -825,57 +435,11 @@ def _place_of(post):
     return str(post.place)
 
 
-class ScopedModelViewSet(ModelViewSet):
-    """A ModelViewSet whose every view uses the model's ScopedPermissionPolicy."""
-
-    index_view_class = ScopedIndexView
-    add_view_class = ScopedCreateView
-    edit_view_class = ScopedEditView
-    delete_view_class = ScopedDeleteView
-    inspect_view_class = ScopedInspectView
-    copy_view_enabled = False
-    # The reference index only serves the usage screens, which are not offered; keeping it would write
-    # to it on every save of these models (every login, for people).
-    add_to_reference_index = False
-    form_class = None
-    queryset = None
-    edit_item_label = None
-
-    @cached_property
-    def permission_policy(self):
-        return POLICIES[self.model]
-
-    def get_common_view_kwargs(self, **kwargs):
-        # Wagtail's history and usage screens look objects up without a scope: they are not offered.
-        return super().get_common_view_kwargs(
-            permission_policy=self.permission_policy, history_url_name=None, usage_url_name=None, **kwargs
-        )
-
-    def get_index_view_kwargs(self, **kwargs):
-        if self.queryset is not None:
-            kwargs.setdefault("queryset", self.queryset)
-        kwargs.setdefault("edit_item_label", self.edit_item_label)
-        return super().get_index_view_kwargs(**kwargs)
-
-    def get_urlpatterns(self):
-        hidden = {"history", "history_results", "usage"}
-        return [pattern for pattern in super().get_urlpatterns() if pattern.name not in hidden]
-
-    def get_form_class(self, for_update=False):
-        return self.form_class
-
-    @cached_property
-    def menu_item_class(self):
-        policy, any_permission = self.permission_policy, self.index_view_class.any_permission_required
-
-        class ScopedMenuItem(MenuItem):
-            def is_shown(self, request):
-                return policy.user_has_any_permission(request.user, any_permission)
-
-        return ScopedMenuItem
+class _PlacesAndPeopleViewSet(ScopedModelViewSet):
+    policies = POLICIES
 
 
-class DistrictViewSet(ScopedModelViewSet):
+class DistrictViewSet(_PlacesAndPeopleViewSet):
     model = District
     name = "districts"
     icon = "globe"
@@ -884,7 +448,7 @@ class DistrictViewSet(ScopedModelViewSet):
     search_fields = ["name", "code"]
 
 
-class StreetViewSet(ScopedModelViewSet):
+class StreetViewSet(_PlacesAndPeopleViewSet):
     model = Street
     name = "streets"
     icon = "site"
@@ -894,7 +458,7 @@ class StreetViewSet(ScopedModelViewSet):
     search_fields = ["name", "code"]
 
 
-class CommunityViewSet(ScopedModelViewSet):
+class CommunityViewSet(_PlacesAndPeopleViewSet):
     model = Community
     name = "communities"
     icon = "home"
@@ -905,7 +469,7 @@ class CommunityViewSet(ScopedModelViewSet):
     search_fields = ["name", "code"]
 
 
-class GridViewSet(ScopedModelViewSet):
+class GridViewSet(_PlacesAndPeopleViewSet):
     model = Grid
     name = "grids"
     icon = "grid"
@@ -927,7 +491,7 @@ class GridViewSet(ScopedModelViewSet):
     ordering = ["community__street__code", "community__code", "code"]
 
 
-class DutyCategoryViewSet(ScopedModelViewSet):
+class DutyCategoryViewSet(_PlacesAndPeopleViewSet):
     model = DutyCategory
     name = "duty_categories"
     icon = "list-ol"
@@ -936,7 +500,7 @@ class DutyCategoryViewSet(ScopedModelViewSet):
     ordering = ["sort_order", "code"]
 
 
-class GridWorkerRoleViewSet(ScopedModelViewSet):
+class GridWorkerRoleViewSet(_PlacesAndPeopleViewSet):
     model = GridWorkerRole
     name = "grid_worker_roles"
     icon = "tag"
@@ -945,7 +509,7 @@ class GridWorkerRoleViewSet(ScopedModelViewSet):
     ordering = ["sort_order", "code"]
 
 
-class SkillViewSet(ScopedModelViewSet):
+class SkillViewSet(_PlacesAndPeopleViewSet):
     model = Skill
     name = "skills"
     icon = "tasks"
@@ -958,7 +522,7 @@ def _verified_identities(person):
     return pgettext("list separator", ", ").join(claim.get_kind_display() for claim in person.verified_claims)
 
 
-class PersonViewSet(ScopedModelViewSet):
+class PersonViewSet(_PlacesAndPeopleViewSet):
     model = User
     name = "people"
     icon = "user"
@@ -990,7 +554,7 @@ class PersonViewSet(ScopedModelViewSet):
     list_export = ["name", "phone", "home_grid", "date_joined"]
 
 
-class IdentityClaimViewSet(ScopedModelViewSet):
+class IdentityClaimViewSet(_PlacesAndPeopleViewSet):
     edit_item_label = gettext_lazy("Review")
     model = IdentityClaim
     name = "identity_claims"
@@ -1032,7 +596,7 @@ class IdentityClaimViewSet(ScopedModelViewSet):
         return self.construct_view(ClaimReviewView, **self.get_common_view_kwargs())
 
 
-class OrganisationViewSet(ScopedModelViewSet):
+class OrganisationViewSet(_PlacesAndPeopleViewSet):
     edit_item_label = gettext_lazy("Review")
     model = Organisation
     name = "organisations"
@@ -1064,7 +628,7 @@ class OrganisationViewSet(ScopedModelViewSet):
         return self.construct_view(OrganisationReviewView, **self.get_common_view_kwargs())
 
 
-class StaffPostViewSet(ScopedModelViewSet):
+class StaffPostViewSet(_PlacesAndPeopleViewSet):
     model = StaffPost
     name = "staff_posts"
     icon = "key"

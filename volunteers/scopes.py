@@ -47,6 +47,18 @@ class Role(StrEnum):
 
 STAFF_ROLES = {Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_ADMIN}
 
+# Who may use a back-office action (core.admin_kit.ScopedPermissionPolicy): sets of staff roles.
+ANY_STAFF = frozenset(STAFF_ROLES)
+STREET_UP = frozenset({Role.STREET_STAFF, Role.DISTRICT_ADMIN})
+DISTRICT_ADMIN = frozenset({Role.DISTRICT_ADMIN})
+SUPERUSER_ONLY = frozenset()
+
+_STAFF_LEVEL = {
+    Role.COMMUNITY_STAFF: StaffPost.Level.COMMUNITY,
+    Role.STREET_STAFF: StaffPost.Level.STREET,
+    Role.DISTRICT_ADMIN: StaffPost.Level.DISTRICT,
+}
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -219,6 +231,11 @@ def scope_for(user) -> Scope:
     return scope
 
 
+def staff_holding(roles) -> Q:
+    """People with a staff post of any of `roles` (a filter on User)."""
+    return Q(staff_posts__level__in=[level for role, level in _STAFF_LEVEL.items() if role in roles])
+
+
 def forget_scope(user) -> None:
     """Drop the cached scope after a change to the person's posts, identities or memberships."""
     user.__dict__.pop("_gongzhi_scope", None)
@@ -232,7 +249,9 @@ _GRID_PLACES = {
 }
 
 
-def _via(*prefixes: str, places: dict[str, str] = _GRID_PLACES) -> dict[str, tuple[str, ...]]:
+def via(*prefixes: str, places: dict[str, str] = _GRID_PLACES) -> dict[str, tuple[str, ...]]:
+    """The places of a model placed through a grid (or several: any matches), for its Rule: via("grid")
+    for a model with a `grid` foreign key, via("task__grid") for one reached through its task."""
     return {
         level: tuple(prefix if path == "pk" else f"{prefix}__{path}" for prefix in prefixes)
         for level, path in places.items()
@@ -246,12 +265,12 @@ register(
     Rule(places={"community": "pk", "street": "street", "district": "street__district"}, public=EVERY_ROW),
 )
 register(Grid, Rule(places=_GRID_PLACES, public=EVERY_ROW))
-register(User, Rule(places=_via("home_grid"), owner="pk", owner_changes=True))
+register(User, Rule(places=via("home_grid"), owner="pk", owner_changes=True))
 register(
     IdentityClaim,
     # A claim for a grid is handled by that grid's staff; one without a grid (a deputy, say) by the
     # staff of the person's home grid.
-    Rule(places=_via("grid", "person__home_grid"), owner="person", org_member_reads=False),
+    Rule(places=via("grid", "person__home_grid"), owner="person", org_member_reads=False),
 )
 register(
     Organisation,

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from core.notifications import notify
 
 from . import exceptions
+from .admin_access import ensure_staff_group
 from .models import (
     GRID_BOUND_KINDS,
     Community,
@@ -282,14 +283,9 @@ def do_appoint_staff(*, person: User, actor: User | None, place: District | Stre
             person.is_staff = True
             person.save(update_fields=["is_staff"])
         # The group carries Wagtail admin access and the back office's model permissions.
-        from .admin_viewsets import ensure_staff_group
-
         person.groups.add(ensure_staff_group())
     forget_scope(person)
     return post
-
-
-STAFF_GROUP = "Service centre staff"
 
 
 def _require_staff_over(actor: User, post: StaffPost) -> None:

@@ -8,27 +8,22 @@ Decisions go through services.py (which checks the scope again, under its locks)
 """
 
 from django.db.models import Prefetch
-from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy
 from wagtail.admin.forms.models import WagtailAdminModelForm
 from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn
 from wagtail.admin.viewsets.base import ViewSetGroup
-from wagtail.permissions import register_permission_policy
 
-from volunteers.admin_viewsets import (
-    ANY_STAFF,
-    DISTRICT_ADMIN,
-    STREET_UP,
-    SUPERUSER_ONLY,
+from core.admin_kit import (
     Decision,
     ScopedModelViewSet,
     ScopedObjectView,
     ScopedPermissionPolicy,
     StackedColumn,
     StackedTitleColumn,
+    register_policies,
 )
 from volunteers.models import Street
-from volunteers.scopes import scope_for
+from volunteers.scopes import ANY_STAFF, DISTRICT_ADMIN, STREET_UP, SUPERUSER_ONLY, scope_for
 
 from . import selectors, services
 from .models import Budget, Case, CaseEvent, Contributor, Reward, RewardCategory, RewardEvent, RewardShare
@@ -58,14 +53,11 @@ POLICIES = {
         Reward, actions={"view": ANY_STAFF, "change": ANY_STAFF}, model_perms=False
     ),
 }
-for _model, _policy in POLICIES.items():
-    register_permission_policy(_model, _policy)
+register_policies(POLICIES)
 
 
 class _CasesViewSet(ScopedModelViewSet):
-    @cached_property
-    def permission_policy(self):
-        return POLICIES[self.model]
+    policies = POLICIES
 
 
 # --- forms ---------------------------------------------------------------------------------------------

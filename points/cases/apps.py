@@ -10,13 +10,14 @@ class CasesConfig(AppConfig):
     verbose_name = _("Incidents and cases")
 
     def ready(self):
-        from volunteers.scopes import Rule, _via, register
+        # Models load only once the app registry is ready.
+        from volunteers.scopes import Rule, register, via
 
         from .models import Budget, Case, Reward
 
         # Staff of the case's grid, community, street or district see and decide; grid workers of the
         # grid see its cases but do not decide them; contributors see their own.
-        register(Case, Rule(places=_via("grid"), owner="contributors__person"))
-        register(Reward, Rule(places=_via("case__grid"), owner="case__contributors__person"))
+        register(Case, Rule(places=via("grid"), owner="contributors__person"))
+        register(Reward, Rule(places=via("case__grid"), owner="case__contributors__person"))
         # A budget belongs to a street: its street's staff and the district see it.
         register(Budget, Rule(places={"street": "street", "district": "street__district"}))

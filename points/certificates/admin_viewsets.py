@@ -10,31 +10,31 @@ permissions (`model_perms=False`): the staff role and the scope decide.
 """
 
 from django.db.models import Prefetch
-from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn
-from wagtail.permissions import register_permission_policy
 
-from volunteers.admin_viewsets import (
-    ANY_STAFF,
-    STREET_UP,
+from core.admin_kit import (
     Decision,
     ScopedModelViewSet,
     ScopedObjectView,
     ScopedPermissionPolicy,
     StackedColumn,
     StackedTitleColumn,
+    register_policies,
 )
+from volunteers.scopes import ANY_STAFF, STREET_UP
 
 from . import services
 from .models import Certificate, CertificateEvent
 from .pdf import verify_url
 
-POLICY = ScopedPermissionPolicy(
-    Certificate, actions={"view": ANY_STAFF, "change": STREET_UP}, model_perms=False
-)
-register_permission_policy(Certificate, POLICY)
+POLICIES = {
+    Certificate: ScopedPermissionPolicy(
+        Certificate, actions={"view": ANY_STAFF, "change": STREET_UP}, model_perms=False
+    )
+}
+register_policies(POLICIES)
 
 
 class CertificateReviewView(ScopedObjectView):
@@ -105,10 +105,7 @@ class CertificateViewSet(ScopedModelViewSet):
     ]
     search_fields = ["number", "person_name"]
     ordering = ["-issued_at"]
-
-    @cached_property
-    def permission_policy(self):
-        return POLICY
+    policies = POLICIES
 
     @property
     def edit_view(self):

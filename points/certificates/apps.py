@@ -10,6 +10,7 @@ class CertificatesConfig(AppConfig):
     verbose_name = _("Service-hours certificates")
 
     def ready(self):
+        # Models load only once the app registry is ready.
         from volunteers.scopes import Rule, register
 
         from .models import Certificate

@@ -14,22 +14,19 @@ from django.utils.translation import gettext_lazy
 from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.base import ViewSetGroup
-from wagtail.permissions import register_permission_policy
 
-from core.phones import normalize_cn_mobile
-from volunteers.admin_viewsets import (
-    ANY_STAFF,
-    STREET_UP,
-    SUPERUSER_ONLY,
+from core.admin_kit import (
     ScopedCreateView,
     ScopedModelViewSet,
+    ScopedParentForm,
     ScopedPermissionPolicy,
     StackedColumn,
     StackedTitleColumn,
-    _ScopedParentForm,
+    register_policies,
 )
+from core.phones import normalize_cn_mobile
 from volunteers.models import Community, User
-from volunteers.scopes import scope_for
+from volunteers.scopes import ANY_STAFF, STREET_UP, SUPERUSER_ONLY, scope_for
 
 from . import services
 from .models import Merchant, MerchantStaff, Redemption, RewardItem
@@ -53,12 +50,11 @@ POLICIES = {
     Redemption: ScopedPermissionPolicy(Redemption, actions={"view": ANY_STAFF}, model_perms=False),
 }
 
-for _model, _policy in POLICIES.items():
-    register_permission_policy(_model, _policy)
+register_policies(POLICIES)
 
 
 # --- forms -----------------------------------------------------------------------------------------
-class MerchantForm(_ScopedParentForm):
+class MerchantForm(ScopedParentForm):
     parent_field = "street"
 
     class Meta:
@@ -82,7 +78,7 @@ class MerchantForm(_ScopedParentForm):
         return data
 
 
-class _MerchantChildForm(_ScopedParentForm):
+class _MerchantChildForm(ScopedParentForm):
     parent_field = "merchant"
 
 
@@ -167,9 +163,7 @@ class MerchantStaffCreateView(ScopedCreateView):
 
 # --- viewsets --------------------------------------------------------------------------------------
 class _RewardViewSet(ScopedModelViewSet):
-    @property
-    def permission_policy(self):
-        return POLICIES[self.model]
+    policies = POLICIES
 
 
 class MerchantViewSet(_RewardViewSet):

@@ -10,6 +10,7 @@ class RedemptionConfig(AppConfig):
     verbose_name = _("Rewards and redemption")
 
     def ready(self):
+        # Models load only once the app registry is ready.
         from volunteers.scopes import Rule, register
 
         from .models import Merchant, MerchantStaff, Redemption, RewardItem

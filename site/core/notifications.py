@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -35,6 +36,7 @@ from django.utils.translation import ngettext
 
 from .exceptions import GongzhiError, NotAllowed
 from .models import CategoryPreference, Delivery, Notification, NotificationSettings
+from .scoping import scope_for
 from .sms import SmsError, send_sms
 
 logger = logging.getLogger(__name__)
@@ -359,10 +361,7 @@ def given_up():
 def failed_for(actor):
     """Failed deliveries (still retrying or given up) to people the staff member `actor` may see,
     newest first, with what the list shows."""
-    from volunteers.models import User
-    from volunteers.scopes import scope_for
-
-    people = scope_for(actor).visible(User.objects.all())
+    people = scope_for(actor).visible(get_user_model().objects.all())
     return (
         Delivery.objects.filter(status=Delivery.Status.FAILED)
         .filter(notification__recipient__in=people.values("pk"))
@@ -410,9 +409,7 @@ def do_send_digests(*, now: datetime | None = None) -> int:
 
 
 def _digest_one(*, person_id: int, day, now) -> int:
-    from volunteers.models import User
-
-    person = User.objects.filter(pk=person_id).first()
+    person = get_user_model().objects.filter(pk=person_id).first()
     if person is None:  # deleted since the list was read: their messages went with them
         return 0
     with transaction.atomic():

@@ -16,11 +16,10 @@ from wagtail.admin import messages
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
-from volunteers.scopes import scope_for
-
 from . import notifications
 from .exceptions import GongzhiError
 from .params import positive_int
+from .scoping import scope_for
 
 
 class FailedDeliveriesView(WagtailAdminTemplateMixin, TemplateView):

@@ -24,7 +24,7 @@ from tests.factories import (
     UserFactory,
 )
 from volunteers import admin_viewsets, services
-from volunteers.admin_viewsets import POLICIES, ensure_staff_group
+from volunteers.admin_access import POLICIES, STAFF_GROUP, ensure_staff_group
 from volunteers.models import (
     DutyCategory,
     Grid,
@@ -494,7 +494,7 @@ def test_policy_answers_follow_the_scope_rule(world):
 
 def test_staff_group_has_admin_access_and_model_permissions_but_none_on_people(db):
     group = ensure_staff_group()
-    assert ensure_staff_group() == group and Group.objects.filter(name=services.STAFF_GROUP).count() == 1
+    assert ensure_staff_group() == group and Group.objects.filter(name=STAFF_GROUP).count() == 1
     codenames = set(group.permissions.values_list("codename", flat=True))
     assert {"access_admin", "change_identityclaim", "view_grid", "add_grid", "add_staffpost"} <= codenames
     assert not {"change_user", "view_user", "delete_identityclaim", "delete_grid"} & codenames

@@ -126,6 +126,9 @@ else:
     }
 
 AUTH_USER_MODEL = "volunteers.User"
+# The scope rule the foundation (core: the admin kit, the staff's lists) asks what a person may see and
+# change; core imports no domain app, so the settings name it, as AUTH_USER_MODEL names the user model.
+SCOPE_RULE = "volunteers.scopes"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
