@@ -7,13 +7,17 @@ class PointsConfig(AppConfig):
     verbose_name = _("Points")
 
     def ready(self):
-        # Models load only once the app registry is ready.
+        # Models, and the modules that import them, load only once the app registry is ready.
         from volunteers.scopes import Rule, register, via
 
+        from . import tasks
         from .models import Award, Entry
+        from .signals import award_approved
 
         # An award is decided by the staff of the grid where the attendance took place; the person
         # reads their own. Grid workers see their grid's awards but do not decide them.
         register(Award, Rule(places=via("grid"), owner="person"))
         # A ledger entry belongs to the area of the person's home grid (for the back office's ledger).
         register(Entry, Rule(places=via("account__person__home_grid"), owner="account__person"))
+        # An approved award reaches the ledger through the post_award task, after commit.
+        award_approved.connect(tasks.queue_post_award, dispatch_uid="points.queue_post_award")

@@ -17,6 +17,11 @@ def post_award(award_id: int) -> str:
     return do_post_award(award_id=award_id).status
 
 
+def queue_post_award(sender, *, award_id: int, **kwargs) -> None:
+    """points.signals.award_approved → post_award, once the approving transaction has committed."""
+    post_award.delay_on_commit(award_id)
+
+
 @shared_task(**_RETRYING)
 def reconcile_ledger() -> int:
     """Nightly: prove every cached balance equals the sum of its entries; returns the report's id."""

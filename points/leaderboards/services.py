@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from core.exceptions import NotAllowed
 from points.models import Account, Entry
+from volunteers.models import User
 
 from .models import ALL_TIME, OptOut, Score
 from .periods import bounds, keys_for
@@ -73,8 +74,6 @@ _PLACE_PATHS = {
 
 
 def _places_of(person_id: int) -> dict:
-    from volunteers.models import User
-
     return User.objects.filter(pk=person_id).values(**{c: F(p) for c, p in _PLACE_PATHS.items()}).get()
 
 
@@ -91,8 +90,7 @@ def refresh_places(*, scores=None, user_model=None) -> int:
     """Copy the people's current home grid, community, street and district onto their scores (all scores,
     or the `scores` queryset): after a person moves grid, or a grid, community or street moves in the
     place tree. One UPDATE; returns the rows changed."""
-    if user_model is None:
-        from volunteers.models import User as user_model
+    user_model = user_model or User
     if scores is None:
         scores = Score.objects.all()
     person = user_model.objects.filter(pk=OuterRef("person_id"))

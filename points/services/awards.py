@@ -13,10 +13,13 @@ from django.utils.translation import gettext as _
 from core.exceptions import NotAllowed
 from core.notifications import notify
 from core.text import one_line
+from volunteers.gridtasks.models import Attendance
+from volunteers.models import User
 from volunteers.scopes import scope_for
 
 from ..exceptions import AwardNotPending, AwardNotPosted, ReasonRequired
 from ..models import Account, Award, AwardEvent, Entry
+from ..signals import award_approved
 from . import rules
 from .ledger import Posted, do_post, do_reverse, lock_accounts
 
@@ -40,13 +43,9 @@ def request_attendance_award(
     Contract: call inside the transaction that made the attendance final. Exactly once per attendance:
     a repeated call (a task run twice, a correction) changes nothing and returns False. `points` is the
     task's own points, the base of rules whose basis is "task". The rules decide the points (see
-    `services.rules`); an automatic award is posted by `post_award` after the caller commits, a held one
-    waits for staff.
+    `services.rules`); an automatic award is posted by `post_award` after the caller commits (queued
+    through `signals.award_approved`), a held one waits for staff.
     """
-    from volunteers.gridtasks.models import Attendance
-
-    from ..tasks import post_award
-
     key = f"attendance:{attendance_id}"
     if Award.objects.filter(key=key).exists():
         return False
@@ -84,8 +83,9 @@ def request_attendance_award(
         return False
     _event(award)
     if award.status == Award.Status.APPROVED:
-        post_award.delay_on_commit(award.pk)
+        award_approved.send(sender=Award, award_id=award.pk)
     return True
+
 
 
 def _entry_reason(award: Award) -> str:
@@ -161,8 +161,6 @@ def _staff_award(award_id: int, actor) -> Award:
 
 def do_approve_award(*, award_id: int, actor, reason: str = "") -> Award:
     """Staff approve a pending award in their area; the ledger is posted by `post_award` after commit."""
-    from ..tasks import post_award
-
     with transaction.atomic():
         award = _staff_award(award_id, actor)
         if award.status != Award.Status.PENDING:
@@ -172,7 +170,7 @@ def do_approve_award(*, award_id: int, actor, reason: str = "") -> Award:
         award.reason = one_line(reason, 200)
         award.save(update_fields=["status", "decided_by", "decided_at", "reason"])
         _event(award, actor, award.reason)
-        post_award.delay_on_commit(award.pk)
+        award_approved.send(sender=Award, award_id=award.pk)
     return award
 
 
@@ -230,8 +228,6 @@ def do_adjust_points(
 
     `key` makes a resubmitted form harmless (the admin form carries one per form shown). A negative
     amount larger than the balance is refused (InsufficientPoints)."""
-    from volunteers.models import User
-
     reason = _clean_reason(reason)
     person = User.objects.get(pk=person_id)
     scope = scope_for(actor)

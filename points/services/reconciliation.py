@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.notifications import notify
+from volunteers.models import StaffPost, User
 
 from ..models import Account, Entry, ReconciliationReport
 
@@ -83,8 +84,6 @@ def reconcile() -> ReconciliationReport:
 
 
 def _tell_district_admins(report: ReconciliationReport) -> None:
-    from volunteers.models import StaffPost, User
-
     admins = User.objects.filter(
         Q(is_superuser=True) | Q(staff_posts__level=StaffPost.Level.DISTRICT), is_active=True
     ).distinct()

@@ -26,7 +26,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from volunteers.models import IdentityClaim
+from volunteers.models import IdentityClaim, IdentityKind
 
 from ..models import Award, Holiday, PointsRule
 
@@ -233,8 +233,6 @@ def describe(step: dict) -> str:
 
 
 def _identity_label(kind: str) -> str:
-    from volunteers.models import IdentityKind
-
     try:
         return str(IdentityKind(kind).label)
     except ValueError:

@@ -5,7 +5,7 @@ a staff post."""
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
@@ -51,8 +51,6 @@ class ReadingRatesView(StaffOnlyMixin, WagtailAdminTemplateMixin, TemplateView):
         return self.notice.title if self.notice else ""
 
     def get_breadcrumbs_items(self):
-        from django.urls import reverse
-
         return [
             *self.breadcrumbs_items,
             {"url": reverse("cms_reading:index"), "label": ReadingIndexView.page_title},

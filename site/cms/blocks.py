@@ -1,5 +1,14 @@
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
+
+from points.leaderboards import selectors as boards
+from points.leaderboards.periods import current_period
+from points.leaderboards.views import board_url
+from services_catalog.models import ServiceCategory
+from services_catalog.selectors import CatalogueFilters, catalogue_services
+from volunteers.gridtasks.selectors import TaskFilters, task_list
+from volunteers.models import District, Grid
 
 
 class QuickLinkBlock(blocks.StructBlock):
@@ -40,8 +49,6 @@ def _viewer(parent_context):
 
 def _home_grid(viewer):
     """The reader's home grid with its community, or None (signed out, or no home grid)."""
-    from volunteers.models import Grid
-
     grid_id = getattr(viewer, "home_grid_id", None)
     return Grid.objects.select_related("community").filter(pk=grid_id).first() if grid_id else None
 
@@ -60,6 +67,7 @@ class LatestNoticesBlock(blocks.StructBlock):
         template = "cms/blocks/latest_notices.html"
 
     def get_context(self, value, parent_context=None):
+        # The page models are built from these blocks, so the blocks reach them when they render.
         from .models import NoticeIndexPage
         from .selectors import latest_notices
 
@@ -83,10 +91,6 @@ class OpenTasksBlock(blocks.StructBlock):
         template = "cms/blocks/open_tasks.html"
 
     def get_context(self, value, parent_context=None):
-        from django.utils import timezone
-
-        from volunteers.gridtasks.selectors import TaskFilters, task_list
-
         context = super().get_context(value, parent_context=parent_context)
         now = timezone.now()
         tasks = task_list(viewer=_viewer(parent_context), filters=TaskFilters(open_only=True), now=now)
@@ -121,24 +125,19 @@ class LeaderboardBlock(blocks.StructBlock):
         template = "cms/blocks/leaderboard.html"
 
     def get_context(self, value, parent_context=None):
-        from points.leaderboards import selectors
-        from points.leaderboards.periods import current_period
-        from points.leaderboards.views import board_url
-        from volunteers.models import District
-
         context = super().get_context(value, parent_context=parent_context)
         viewer = _viewer(parent_context)
         period = current_period(value["period"])
-        level, place = selectors.DISTRICT, None
+        level, place = boards.DISTRICT, None
         grid = _home_grid(viewer) if value["place"] == "community" else None
         if grid is not None:
-            level, place = selectors.COMMUNITY, grid.community
+            level, place = boards.COMMUNITY, grid.community
         if place is None:
             place = District.objects.order_by("code").first()
         rows = (
             []
             if place is None
-            else selectors.board(level=level, place=place, period=period, viewer=viewer, size=value["count"])
+            else boards.board(level=level, place=place, period=period, viewer=viewer, size=value["count"])
         )
         context.update(
             rows=rows,
@@ -150,8 +149,6 @@ class LeaderboardBlock(blocks.StructBlock):
 
 
 def _service_categories():
-    from services_catalog.models import ServiceCategory
-
     return [("", _("Every category")), *((c.slug, c.name) for c in ServiceCategory.objects.all())]
 
 
@@ -170,9 +167,6 @@ class FeaturedServicesBlock(blocks.StructBlock):
         template = "cms/blocks/featured_services.html"
 
     def get_context(self, value, parent_context=None):
-        from services_catalog.models import ServiceCategory
-        from services_catalog.selectors import CatalogueFilters, catalogue_services
-
         context = super().get_context(value, parent_context=parent_context)
         home_grid = _home_grid(_viewer(parent_context))
         category = (

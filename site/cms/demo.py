@@ -1,16 +1,29 @@
-"""Demo content for seed_demo: the notice index with notices of each kind (public, for one grid, must-read
-for a community, one waiting for approval, one scheduled) and the milestones timeline. Adds only what is
-missing. Notices are published through Wagtail's revisions, so they are delivered as real ones are."""
+"""Demo content, for the seed_demo command (site/demo): the notice index with notices of each kind (public,
+for one grid, must-read for a community, one waiting for approval, one scheduled), the milestones timeline
+and the service-point pages. Adds only what is missing. Notices are published through Wagtail's
+revisions, so they are delivered as real ones are."""
 
 from datetime import date, timedelta
 from io import BytesIO
 
 from django.core.files.images import ImageFile
 from django.utils import timezone
+from PIL import Image as Picture
+from PIL import ImageDraw
+from wagtail.images.models import Image
 
-from volunteers.models import Community, Grid, User
+from services_catalog.models import ServiceCategory
+from volunteers.models import Community, Grid, Organisation, Street, User
 
-from .models import HomePage, MilestoneEntry, MilestonesPage, NoticeIndexPage, NoticePage, NoticeTarget
+from .models import (
+    HomePage,
+    MilestoneEntry,
+    MilestonesPage,
+    NoticeIndexPage,
+    NoticePage,
+    NoticeTarget,
+    ServicePointPage,
+)
 
 NOTICES = [
     # title, summary, body, issuer, must read, public, targets [(place kind, code, role)], author, publisher
@@ -149,8 +162,6 @@ def _targets(specs) -> list[NoticeTarget]:
         elif kind == "community":
             place["community"] = Community.objects.get(code=code)
         elif kind == "street":
-            from volunteers.models import Street
-
             place["street"] = Street.objects.get(code=code)
         rows.append(NoticeTarget(role=role, **place))
     return rows
@@ -199,8 +210,6 @@ def seed_notices(home: HomePage) -> NoticeIndexPage:
 
 def _grid_map() -> ImageFile:
     """A picture of the demo district's grids, one colour per community."""
-    from PIL import Image, ImageDraw
-
     grids = list(
         Grid.objects.select_related("community").order_by(
             "community__street__code", "community__code", "code"
@@ -210,7 +219,7 @@ def _grid_map() -> ImageFile:
     columns = 6
     cell, gap = 96, 8
     rows = max(1, -(-len(grids) // columns))
-    picture = Image.new("RGB", (columns * (cell + gap) + gap, rows * (cell + gap) + gap), "#f4f5f7")
+    picture = Picture.new("RGB", (columns * (cell + gap) + gap, rows * (cell + gap) + gap), "#f4f5f7")
     draw = ImageDraw.Draw(picture)
     for i, grid in enumerate(grids):
         x, y = gap + (i % columns) * (cell + gap), gap + (i // columns) * (cell + gap)
@@ -225,8 +234,6 @@ def _grid_map() -> ImageFile:
 
 
 def seed_milestones(home: HomePage) -> MilestonesPage:
-    from wagtail.images.models import Image
-
     page = MilestonesPage.objects.first()
     if page is not None:
         return page
@@ -275,11 +282,6 @@ SERVICE_POINTS = [
 
 
 def seed_service_points(home: HomePage) -> None:
-    from services_catalog.models import ServiceCategory
-    from volunteers.models import Organisation
-
-    from .models import ServicePointPage
-
     if ServicePointPage.objects.exists():
         return
     for title, slug, organisation, category, address, hours, phone, intro in SERVICE_POINTS:

@@ -4,6 +4,10 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from wagtail.admin.forms import WagtailAdminPageForm
 
+from volunteers.scopes import scope_for
+
+from .moderation import place_within, whole_district
+
 
 def _live_rows(formset) -> list[dict]:
     if formset is None or not formset.is_valid():
@@ -19,10 +23,6 @@ class NoticePageForm(WagtailAdminPageForm):
     """A notice must say who it is for, within the editor's own area."""
 
     def clean(self):
-        from volunteers.scopes import scope_for
-
-        from .moderation import _place_within, whole_district
-
         cleaned = super().clean()
         targets = self.formsets.get("targets")
         if targets is None or not targets.is_valid():
@@ -49,7 +49,7 @@ class NoticePageForm(WagtailAdminPageForm):
             place = row.get("grid") or row.get("community") or row.get("street")
             if place is None:
                 outside.append(_("a role across the whole district"))
-            elif not _place_within(scope, place):
+            elif not place_within(scope, place):
                 outside.append(str(place))
         if outside:
             raise ValidationError(

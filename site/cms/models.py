@@ -10,8 +10,11 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import models
+from django.db.models.functions import Cast
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
+from django.utils.html import strip_tags
+from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalKey
@@ -21,11 +24,18 @@ from wagtail.fields import RichTextField, StreamField
 from wagtail.images.blocks import ImageChooserBlock
 from wagtail.models import GroupApprovalTask, Orderable, Page
 
+from core.exceptions import GongzhiError
 from core.search import ChineseSearchField
+from core.text import one_line
+from services_catalog.selectors import catalogue_services
+from volunteers.selectors import district_statistics, duty_categories
 
 from .blocks import HomeBody
 from .forms import NoticePageForm
-from .targeting import ROLE_CHOICES, describe
+from .moderation import covered_notices, covers
+
+# NoticeTarget is defined beside its rule; the app loads it from here, with the other models.
+from .targeting import NoticeTarget, describe  # noqa: F401
 from .validators import validate_attachment
 
 NOTICE_BODY_FEATURES = ["h2", "h3", "bold", "italic", "ol", "ul", "link", "hr"]
@@ -44,8 +54,6 @@ class HomePage(Page):
         verbose_name = _("home page")
 
     def get_context(self, request, *args, **kwargs):
-        from volunteers.selectors import district_statistics, duty_categories
-
         context = super().get_context(request, *args, **kwargs)
         context["stats"] = district_statistics()
         context["duty_categories"] = duty_categories()
@@ -69,7 +77,7 @@ class NoticeIndexPage(Page):
         verbose_name = _("notice index")
 
     def get_context(self, request, *args, **kwargs):
-        from . import selectors
+        from . import selectors  # a page's request handling reads through selectors, which query pages
 
         context = super().get_context(request, *args, **kwargs)
         notices = selectors.visible_notices(viewer=request.user).order_by("-first_published_at", "-pk")
@@ -139,18 +147,14 @@ class NoticePage(RoutablePageMixin, Page):
         verbose_name_plural = _("notices")
 
     def body_text(self) -> str:
-        from django.utils.html import strip_tags
-
-        return " ".join(strip_tags(self.body).split())
+        return one_line(strip_tags(self.body))
 
     @property
     def teaser(self) -> str:
-        from django.utils.text import Truncator
-
         return self.summary or Truncator(self.body_text()).chars(80)
 
     def serve(self, request, *args, **kwargs):
-        from . import selectors, services
+        from . import selectors, services  # they query pages: reached at call time, as in get_context
 
         if not selectors.can_read(viewer=request.user, notice=self):
             raise Http404
@@ -159,7 +163,7 @@ class NoticePage(RoutablePageMixin, Page):
         return super().serve(request, *args, **kwargs)
 
     def get_context(self, request, *args, **kwargs):
-        from . import selectors
+        from . import selectors  # it queries pages: reached at call time (see NoticeIndexPage.get_context)
 
         context = super().get_context(request, *args, **kwargs)
         context["attachments"] = list(self.attachments.select_related("document"))
@@ -172,9 +176,7 @@ class NoticePage(RoutablePageMixin, Page):
 
     @path("acknowledge/", name="acknowledge")
     def acknowledge(self, request):
-        from core.exceptions import GongzhiError
-
-        from . import services
+        from . import services  # it queries pages: reached at call time (see NoticeIndexPage.get_context)
 
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
@@ -188,58 +190,6 @@ class NoticePage(RoutablePageMixin, Page):
             raise
         messages.success(request, gettext("Thank you: your confirmation is recorded."))
         return redirect(self.url + "#acknowledge")
-
-
-class NoticeTarget(Orderable):
-    page = ParentalKey(NoticePage, on_delete=models.CASCADE, related_name="targets")
-    street = models.ForeignKey(
-        "volunteers.Street", models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("street")
-    )
-    community = models.ForeignKey(
-        "volunteers.Community",
-        models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("community"),
-    )
-    grid = models.ForeignKey(
-        "volunteers.Grid", models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("grid")
-    )
-    role = models.CharField(_("role or identity"), max_length=40, blank=True, choices=ROLE_CHOICES)
-
-    panels = [
-        FieldRowPanel([FieldPanel("street"), FieldPanel("community"), FieldPanel("grid")]),
-        FieldPanel("role"),
-    ]
-
-    class Meta(Orderable.Meta):
-        verbose_name = _("notice target")
-        verbose_name_plural = _("notice targets")
-        constraints = [
-            models.CheckConstraint(
-                name="notice_target_one_place_at_most",
-                condition=(
-                    models.Q(street__isnull=True, community__isnull=True)
-                    | models.Q(street__isnull=True, grid__isnull=True)
-                    | models.Q(community__isnull=True, grid__isnull=True)
-                ),
-            ),
-        ]
-
-    def __str__(self):
-        return describe(self)
-
-    @property
-    def place(self):
-        return self.grid or self.community or self.street
-
-    def clean(self):
-        places = [p for p in (self.street_id, self.community_id, self.grid_id) if p]
-        if len(places) > 1:
-            raise ValidationError(_("Choose one place per target: a street, a community or a grid."))
-        if not places and not self.role:
-            raise ValidationError(_("Choose a place, a role, or both."))
 
 
 class NoticeAttachment(Orderable):
@@ -290,8 +240,6 @@ class NoticeApprovalTask(GroupApprovalTask):
     """Approval by the approvers group, narrowed to the notices inside the approver's own area."""
 
     def _in_scope(self, obj, user) -> bool:
-        from .moderation import covers
-
         return user.is_superuser or covers(user, obj)
 
     def user_can_access_editor(self, obj, user):
@@ -309,10 +257,6 @@ class NoticeApprovalTask(GroupApprovalTask):
         return super().get_actions(obj, user)
 
     def get_task_states_user_can_moderate(self, user, **kwargs):
-        from django.db.models.functions import Cast
-
-        from .moderation import covered_notices
-
         states = super().get_task_states_user_can_moderate(user, **kwargs)
         if user.is_superuser:
             return states
@@ -433,8 +377,6 @@ class ServicePointPage(Page):
         verbose_name = _("service point")
 
     def live_services(self):
-        from services_catalog.selectors import catalogue_services
-
         services = catalogue_services().filter(organisation_id=self.organisation_id)
         if self.category_id:
             services = services.filter(category_id=self.category_id)

@@ -9,9 +9,10 @@ the notice workflow, or publish their own. Wagtail's own machinery does the work
   page.
 
 A staff member's groups follow their staff posts (as the "Service centre staff" group does, see
-volunteers.services.do_appoint_staff): `sync_staff_groups` runs whenever a post is saved or deleted (apps.py).
-The data migration 0003 creates the groups and the workflow; `ensure_*` re-create whatever is missing
-(a test database that was flushed, an index page created later), idempotently.
+volunteers.services.do_appoint_staff): `sync_staff_groups` runs whenever a post is saved or deleted
+(receivers.py). The data migration 0004 creates the groups and the workflow; `ensure_groups` here and
+workflow.py re-create whatever is missing (a test database that was flushed, an index page created
+later), idempotently.
 
 Wagtail's permissions are per page tree, not per place, so the scope rule narrows them: a staff member
 works only on notices whose places lie inside their own area (`covers`), checked by the workflow task,
@@ -20,19 +21,13 @@ the admin hooks and the form.
 
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from wagtail.models import (
-    Collection,
-    GroupCollectionPermission,
-    GroupPagePermission,
-    Page,
-    Workflow,
-    WorkflowPage,
-)
+from wagtail.models import Collection, GroupCollectionPermission
 
 from volunteers.models import Community, Grid, StaffPost, Street
 from volunteers.scopes import Scope, forget_scope, scope_for
+
+from .targeting import NoticeTarget
 
 EDITORS = "Notice editors"
 APPROVERS = "Notice approvers"
@@ -63,33 +58,6 @@ def ensure_groups() -> tuple[Group, Group]:
     return editors, approvers
 
 
-def ensure_workflow() -> Workflow:
-    from .models import NoticeApprovalTask
-
-    _editors, approvers = ensure_groups()
-    task = NoticeApprovalTask.objects.filter(active=True).order_by("pk").first()
-    if task is None:
-        task = NoticeApprovalTask.objects.create(name=TASK)
-    task.groups.add(approvers)
-    workflow = Workflow.objects.filter(active=True, workflow_tasks__task=task).order_by("pk").first()
-    if workflow is None:
-        workflow = Workflow.objects.create(name=WORKFLOW)
-        workflow.workflow_tasks.create(task=task, sort_order=0)
-    return workflow
-
-
-@transaction.atomic
-def ensure_notice_moderation(index: Page) -> None:
-    """Give the notice index its workflow and the two groups their permissions on it."""
-    editors, approvers = ensure_groups()
-    workflow = ensure_workflow()
-    WorkflowPage.objects.update_or_create(page=index, defaults={"workflow": workflow})
-    page_type = ContentType.objects.get_by_natural_key("wagtailcore", "page")
-    for group, codenames in ((editors, EDITOR_PAGE_PERMISSIONS), (approvers, APPROVER_PAGE_PERMISSIONS)):
-        for permission in Permission.objects.filter(content_type=page_type, codename__in=codenames):
-            GroupPagePermission.objects.get_or_create(group=group, page=index, permission=permission)
-
-
 def sync_staff_groups(person) -> None:
     """Put the person in the notice groups their staff posts call for, and take them out of the others."""
     levels = set(StaffPost.objects.filter(person=person).values_list("level", flat=True))
@@ -103,7 +71,7 @@ def sync_staff_groups(person) -> None:
 
 
 # --- scope --------------------------------------------------------------------------------------------
-def _place_within(scope: Scope, place) -> bool:
+def place_within(scope: Scope, place) -> bool:
     """Whether a target place lies inside the staff member's area. A street is inside only for the staff
     of the street (or above): it reaches every community of the street, not just one."""
     if isinstance(place, Grid):
@@ -139,7 +107,7 @@ def covers(user, notice) -> bool:
     notice = getattr(notice, "specific", notice)
     places = [row.place for row in notice.targets.all() if row.place is not None]
     if places:
-        return all(_place_within(scope, place) for place in places)
+        return all(place_within(scope, place) for place in places)
     owner_id = notice.owner_id
     if owner_id is None or owner_id == user.pk:
         return True
@@ -157,8 +125,6 @@ def _posts_within(scope: Scope) -> Q:
 def covered_notices(user, notices: QuerySet) -> QuerySet:
     """`notices` narrowed to those `covers` allows, as one filter (admin listings, the review queue).
     It reads the saved targets; a draft's unsaved targets are checked by `covers` when it is opened."""
-    from .models import NoticeTarget
-
     scope = scope_for(user)
     if whole_district(scope):
         return notices

@@ -4,13 +4,13 @@ the notice list (selectors.visible_notices), so a search never reveals a notice 
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
+from core import search
+
+from .models import NoticePage
+from .selectors import visible_notices
+
 
 def register_search():
-    from core import search
-
-    from .models import NoticePage
-    from .selectors import visible_notices
-
     def hit(notice):
         published = notice.first_published_at
         return search.Hit(

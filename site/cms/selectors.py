@@ -8,6 +8,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.models import Notification
 from volunteers.models import Community, Grid, User
 from volunteers.scopes import Scope, scope_for
 
@@ -194,8 +195,6 @@ def reading_rates(*, notice, actor) -> list[GridRate]:
 
 
 def delivered_count(*, notice) -> int:
-    from core.models import Notification
-
     return Notification.objects.filter(key__startswith=notice_key_prefix(notice.pk)).count()
 
 

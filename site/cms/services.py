@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.models import Notification
 from core.notifications import notify
 
 from . import exceptions, selectors
@@ -74,8 +75,6 @@ def do_deliver_batch(*, notice_id: int, first_id: int, last_id: int) -> int:
     notified yet. Idempotent: the notification key is unique per notice and person, and notify() returns
     the existing message for a key it already has, so two workers on one batch notify each person once.
     Returns how many people were handed to notify() (those without a message when the batch started)."""
-    from core.models import Notification
-
     notice = NoticePage.objects.filter(pk=notice_id).first()
     if notice is None or not is_deliverable(notice):
         return 0  # unpublished or expired meanwhile: nobody is sent a link to a page they cannot open

@@ -12,10 +12,17 @@ Roles are of two kinds, kept apart in the stored value because both lists contai
 The same rule is written twice, once per direction, and tests/cms/test_targeting.py checks that the two
 agree for every kind of person: `rows_matching(person)` filters target rows for one reader (notice lists,
 the notice page); `audience_q(rows)` filters people for one notice (delivery, reading rates).
+
+The rows are `NoticeTarget`s, defined here with their rule (and loaded with the app through cms.models).
 """
 
+from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
+from modelcluster.fields import ParentalKey
+from wagtail.admin.panels import FieldPanel, FieldRowPanel
+from wagtail.models import Orderable
 
 from volunteers.models import (
     GRID_WORKER_KINDS,
@@ -155,3 +162,57 @@ def describe(row) -> str:
     if row.role:
         parts.append(role_label(row.role))
     return " · ".join(parts)
+
+
+class NoticeTarget(Orderable):
+    """One row of who a notice is for: a place, a role or both (see the module docstring)."""
+
+    page = ParentalKey("cms.NoticePage", on_delete=models.CASCADE, related_name="targets")
+    street = models.ForeignKey(
+        "volunteers.Street", models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("street")
+    )
+    community = models.ForeignKey(
+        "volunteers.Community",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("community"),
+    )
+    grid = models.ForeignKey(
+        "volunteers.Grid", models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("grid")
+    )
+    role = models.CharField(_("role or identity"), max_length=40, blank=True, choices=ROLE_CHOICES)
+
+    panels = [
+        FieldRowPanel([FieldPanel("street"), FieldPanel("community"), FieldPanel("grid")]),
+        FieldPanel("role"),
+    ]
+
+    class Meta(Orderable.Meta):
+        verbose_name = _("notice target")
+        verbose_name_plural = _("notice targets")
+        constraints = [
+            models.CheckConstraint(
+                name="notice_target_one_place_at_most",
+                condition=(
+                    models.Q(street__isnull=True, community__isnull=True)
+                    | models.Q(street__isnull=True, grid__isnull=True)
+                    | models.Q(community__isnull=True, grid__isnull=True)
+                ),
+            ),
+        ]
+
+    def __str__(self):
+        return describe(self)
+
+    @property
+    def place(self):
+        return self.grid or self.community or self.street
+
+    def clean(self):
+        places = [p for p in (self.street_id, self.community_id, self.grid_id) if p]
+        if len(places) > 1:
+            raise ValidationError(_("Choose one place per target: a street, a community or a grid."))
+        if not places and not self.role:
+            raise ValidationError(_("Choose a place, a role, or both."))

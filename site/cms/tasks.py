@@ -3,6 +3,7 @@ delivered twice (acks_late: a worker that dies mid-task leaves it queued) notifi
 
 from celery import shared_task
 from django.conf import settings
+from django.core.management import call_command
 from django.db import OperationalError
 from django.utils import translation
 
@@ -31,7 +32,5 @@ def deliver_notice_batch(notice_id: int, first_id: int, last_id: int) -> int:
 @shared_task(**_RETRYING)
 def publish_scheduled_pages() -> None:
     """Every minute: Wagtail's scheduled publishing and unpublishing (go_live_at / expire_at). A notice it
-    makes live is delivered through the page_published signal (apps.py), as one published by hand."""
-    from django.core.management import call_command
-
+    makes live is delivered through the page_published signal (receivers.py), as one published by hand."""
     call_command("publish_scheduled")

@@ -11,7 +11,7 @@ from wagtail.admin.widgets import Button
 
 from volunteers.scopes import scope_for
 
-from . import admin_views
+from . import admin_views, selectors
 from .models import NoticeAttachment, NoticeIndexPage, NoticePage
 from .moderation import covered_notices, covers
 
@@ -60,8 +60,6 @@ def only_notices_in_scope(parent_page, pages, request):
 def attachments_follow_their_notices(document, request):
     """A document attached to notices is served only to someone who may read one of those notices, or to
     staff in the back office. Others get "not found", as for the notice itself."""
-    from . import selectors
-
     notice_ids = list(NoticeAttachment.objects.filter(document=document).values_list("page_id", flat=True))
     if not notice_ids:
         return None

@@ -6,7 +6,7 @@ Two ways to be signed in, tried in this order:
 2. same-site JavaScript: Django's session cookie, with the CSRF token on every unsafe request.
 """
 
-from datetime import datetime
+from datetime import datetime, time
 
 from allauth.headless.contrib.ninja.security import XSessionTokenAuth
 from django.conf import settings
@@ -19,6 +19,7 @@ from pydantic import ConfigDict, StrictBool, StrictInt, StrictStr
 
 from . import notifications
 from .exceptions import GongzhiError, NotAllowed, NotFound
+from .forms import NotificationPreferencesForm, check_preferences
 from .models import Notification
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
@@ -210,8 +211,6 @@ class PreferencesIn(Schema):
 
 
 def _preferences(person) -> dict:
-    from .forms import NotificationPreferencesForm
-
     # The form knows the effective values (defaults where the person chose nothing).
     initial = NotificationPreferencesForm(person=person).initial
     tz = settings.TIME_ZONE
@@ -254,10 +253,6 @@ def get_preferences(request):
     tags=["notifications"],
 )
 def put_preferences(request, payload: PreferencesIn):
-    from datetime import time
-
-    from .forms import check_preferences
-
     person = request.user
     unknown = sorted({c.code for c in payload.categories} - set(notifications.CATEGORIES))
     errors = {}

@@ -1,6 +1,8 @@
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
+from .notifications import unread_count
+
 # The bottom tab bar. A tab appears once its page exists (reverse() succeeds).
 TABS = [
     ("home", _("Home"), "/"),
@@ -30,7 +32,5 @@ def site_chrome(request):
     unread = 0
     if user is not None and user.is_authenticated:
         large = user.large_text
-        from .notifications import unread_count
-
         unread = unread_count(user)
     return {"tabs": _tabs(request), "large_text": large, "unread_count": unread}

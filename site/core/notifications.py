@@ -34,9 +34,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .exceptions import GongzhiError, NotAllowed
+from .exceptions import GongzhiError, NotAllowed, NotFound
 from .models import CategoryPreference, Delivery, Notification, NotificationSettings
 from .scoping import scope_for
+from .signals import delivery_due
 from .sms import SmsError, send_sms
 
 logger = logging.getLogger(__name__)
@@ -238,8 +239,6 @@ def notify(
 
 
 def _create_deliveries(notification: Notification, channels: list[str]) -> None:
-    from .tasks import deliver
-
     if not channels:
         return
     not_before = None
@@ -249,7 +248,7 @@ def _create_deliveries(notification: Notification, channels: list[str]) -> None:
     for channel in channels:
         delivery = Delivery.objects.create(notification=notification, channel=channel, not_before=not_before)
         if not_before is None:
-            deliver.delay_on_commit(delivery.pk)
+            delivery_due.send(sender=Delivery, delivery_id=delivery.pk)
         # else: the beat sweep sends it when the quiet hours end.
 
 
@@ -373,9 +372,6 @@ def failed_for(actor):
 def do_retry_delivery(*, delivery_id: int, actor) -> Delivery:
     """Staff send a given-up delivery again (e.g. after the SMS provider is fixed): a fresh round of
     attempts, now. Only for deliveries to people in the actor's scope; anything else is NotFound."""
-    from .exceptions import NotFound
-    from .tasks import deliver
-
     with transaction.atomic():
         delivery = failed_for(actor).select_for_update(of=("self",)).filter(pk=delivery_id).first()
         if delivery is None:
@@ -384,7 +380,7 @@ def do_retry_delivery(*, delivery_id: int, actor) -> Delivery:
             status=Delivery.Status.PENDING, attempts=0, not_before=None, updated_at=timezone.now()
         )
         logger.info("Delivery %s sent again by %s", delivery.pk, actor.pk)
-        deliver.delay_on_commit(delivery.pk)
+        delivery_due.send(sender=Delivery, delivery_id=delivery.pk)
     return delivery
 
 

@@ -21,6 +21,11 @@ def deliver(self, delivery_id: int) -> None:
             raise self.retry(exc=exc, countdown=countdown) from exc
 
 
+def queue_delivery(sender, *, delivery_id: int, **kwargs) -> None:
+    """core.signals.delivery_due → deliver, once the notifying transaction has committed."""
+    deliver.delay_on_commit(delivery_id)
+
+
 @shared_task
 def redeliver_pending_notifications() -> int:
     """Every 5 minutes: deliveries whose task was lost or whose worker died."""

@@ -4,6 +4,8 @@ from django.db import migrations
 
 
 def backfill(apps, schema_editor):
+    # When the migration runs, not when it is loaded: makemigrations and squashing read this file without
+    # the app's code. The historical models are passed in, so the code works on them.
     from points.leaderboards.services import rebuild_scores
 
     rebuild_scores(

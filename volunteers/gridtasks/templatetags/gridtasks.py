@@ -4,6 +4,8 @@ from django import template
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from ..models import SignUp
+
 register = template.Library()
 
 # Sign-up and attendance statuses → the badge colours of the design system (site.css).
@@ -25,8 +27,6 @@ _BADGE = {
 
 @register.filter
 def signup_label(status) -> str:
-    from ..models import SignUp
-
     try:
         return SignUp.Status(status).label
     except ValueError:
