@@ -16,6 +16,7 @@ from core.text import one_line
 from volunteers.gridtasks.models import Attendance
 from volunteers.models import User
 from volunteers.scopes import scope_for
+from volunteers.signals import VerifiedWork
 
 from ..exceptions import AwardNotPending, AwardNotPosted, ReasonRequired
 from ..models import Account, Award, AwardEvent, Entry
@@ -86,6 +87,19 @@ def request_attendance_award(
         award_approved.send(sender=Award, award_id=award.pk)
     return True
 
+
+def award_verified_work(sender, *, work: VerifiedWork, **kwargs) -> bool:
+    """The answer to volunteers.signals.work_verified: the award of a final, counting piece of work.
+    Attendance is the only work the rules know yet; work orders and patrols are to join this road."""
+    if work.kind != "attendance":
+        raise LookupError(f"No award is defined for {work.source}.")
+    return request_attendance_award(
+        attendance_id=work.ref,
+        person_id=work.person_id,
+        minutes=work.minutes,
+        points=work.points,
+        category_id=work.category_id,
+    )
 
 
 def _entry_reason(award: Award) -> str:

@@ -232,7 +232,7 @@ def on_unexpected(request, exc):
 api.add_router("", volunteers_router)
 api.add_router("", inbox_router)
 api.add_router("/tasks", "volunteers.gridtasks.api.router")
-api.add_router("/points", "points.api.router")
+api.add_router("/points", "points.leaderboards.mine_api.router")
 api.add_router("/points", "points.leaderboards.api.router")
 api.add_router("/cases", "points.cases.api.router")
 api.add_router("/rewards", "points.redemption.api.router")

@@ -5,6 +5,8 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from points.leaderboards import views as leaderboard_views
+
 from .api import api
 
 urlpatterns = [
@@ -21,7 +23,8 @@ urlpatterns = [
     path("", include("volunteers.urls")),
     path("", include("volunteers.gridtasks.urls")),
     path("", include("cms.urls")),
-    path("points/", include("points.urls")),
+    # The person's points page, "points:mine" (the tab bar's "Points"): a leaderboards view.
+    path("points/", include(([path("", leaderboard_views.mine, name="mine")], "points"))),
     path("points/", include("points.leaderboards.urls")),
     path("cases/", include("points.cases.urls")),
     path("rewards/", include("points.redemption.urls")),

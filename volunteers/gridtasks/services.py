@@ -24,6 +24,7 @@ from core.notifications import notify
 from volunteers.exceptions import OutOfScope
 from volunteers.models import IdentityClaim, User
 from volunteers.scopes import scope_for
+from volunteers.signals import VerifiedWork, work_verified
 
 from . import exceptions, qr
 from .models import (
@@ -915,14 +916,22 @@ def _finalise(task: GridTask, attendance: Attendance, now: datetime) -> None:
         attendance.status = Attendance.Status.FINAL
     attendance.save()
     if attendance.status == Attendance.Status.FINAL and attendance.counts:
-        from points.services import request_attendance_award
-
-        request_attendance_award(
-            attendance_id=attendance.pk,
-            person_id=attendance.signup.person_id,
-            minutes=attendance.verified_minutes,
-            points=task.points,
-            category_id=task.category_id,
+        # Inside the caller's transaction: the award (points.apps receives this) is made with the
+        # attendance or not at all. Exactly once per attendance: its source key is unique there.
+        start = max(attendance.checked_in_at or task.starts_at, task.starts_at)
+        end = min(attendance.checked_out_at or task.ends_at, task.ends_at)
+        work_verified.send(
+            sender=Attendance,
+            work=VerifiedWork(
+                person_id=attendance.signup.person_id,
+                source=f"attendance:{attendance.pk}",
+                grid_id=task.grid_id,
+                category_id=task.category_id,
+                start=start,
+                end=max(end, start),
+                minutes=attendance.verified_minutes,
+                points=task.points,
+            ),
         )
 
 

@@ -1,5 +1,9 @@
-"""The person's points over the API: balance (points and verified hours, with this month's ranks) and
-history. Leaderboards and the opt-out are in points/leaderboards/api.py (same /api/v1/points prefix)."""
+"""The person's points over the API, as on their points page (views.mine): balance (points and verified
+hours, with this month's ranks) and history. Leaderboards and the opt-out are in api.py (the same
+/api/v1/points prefix).
+
+The operation ids are given, not derived from this module's path: generated clients name their methods
+after them."""
 
 from datetime import datetime
 
@@ -7,8 +11,9 @@ from ninja import Field, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
 from core.api import error_responses
-from points.leaderboards import selectors
-from points.leaderboards.periods import MONTH, current_period
+
+from . import selectors
+from .periods import MONTH, current_period
 
 router = Router(tags=["points"])
 
@@ -49,7 +54,12 @@ class EntryOut(Schema):
         return hasattr(obj, "reversed_by")
 
 
-@router.get("/balance", response={200: BalanceOut, **error_responses(401)}, summary="My points and hours")
+@router.get(
+    "/balance",
+    response={200: BalanceOut, **error_responses(401)},
+    summary="My points and hours",
+    operation_id="points_api_balance",
+)
 def balance(request):
     person = request.user
     money = selectors.balances(person=person)
@@ -75,7 +85,10 @@ def balance(request):
 
 
 @router.get(
-    "/history", response={200: list[EntryOut], **error_responses(401, 422)}, summary="My points history"
+    "/history",
+    response={200: list[EntryOut], **error_responses(401, 422)},
+    summary="My points history",
+    operation_id="points_api_history",
 )
 @paginate(PageNumberPagination, page_size=20, max_page_size=100)
 def history(request):
