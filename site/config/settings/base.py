@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "points.certificates",
     "services_catalog",
     "dashboard",
+    "demo",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",

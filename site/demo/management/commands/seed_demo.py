@@ -1,10 +1,13 @@
 """Seed a realistic demo district. Safe to run again: it only adds what is missing.
 
 Demo logins (password for all: gongzhi2026; or sign in with an SMS code printed in the terminal):
-see DEMO_PEOPLE below and the README.
+see DEMO_PEOPLE below and the README. Everything goes through the same services real people use, so the
+demo's rows (events, inbox messages, ledger entries) are those the site would write.
 """
 
 import random
+from datetime import datetime, time, timedelta
+from decimal import Decimal
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
@@ -12,10 +15,22 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from cms import demo as cms_demo
+from cms.models import HomePage
+from points.cases import services as cases
+from points.cases.models import Budget, Contributor, RewardCategory
+from points.models import PointsRule
+from points.redemption import services as redemption
+from points.redemption.models import Merchant, MerchantStaff, RewardItem
+from points.services.awards import do_adjust_points
+from services_catalog import demo as services_demo
 from volunteers import services
+from volunteers.gridtasks import services as tasks
+from volunteers.gridtasks.models import GridTask, SignUp
 from volunteers.models import (
     Community,
     District,
+    DutyCategory,
     Grid,
     IdentityClaim,
     IdentityEvent,
@@ -142,11 +157,7 @@ class Command(BaseCommand):
             self._tasks(grids)
         with transaction.atomic():
             self._points(grids)
-        from services_catalog import demo as services_demo
-
         services_demo.seed()
-        from cms import demo as cms_demo
-
         # Its own transaction: notices published here are delivered after it commits, as in production.
         with transaction.atomic():
             cms_demo.seed()
@@ -279,9 +290,6 @@ class Command(BaseCommand):
                 )
 
     def _home_page(self):
-        from cms import demo as cms_demo
-        from cms.models import HomePage
-
         home = HomePage.objects.first()
         if home is None or home.body:
             return
@@ -357,13 +365,6 @@ class Command(BaseCommand):
     def _tasks(self, grids):
         """A fortnight of night patrols, tasks for the coming days (one full, with a waitlist), one under
         way now with a volunteer checked in, and one last week whose attendance is final."""
-        from datetime import datetime, time, timedelta
-        from decimal import Decimal
-
-        from volunteers.gridtasks import services as tasks
-        from volunteers.gridtasks.models import GridTask, SignUp
-        from volunteers.models import DutyCategory
-
         if GridTask.objects.exists():
             return
         staff = User.objects.get(phone="+8613900000003")  # community staff of 星兴社区
@@ -527,15 +528,6 @@ class Command(BaseCommand):
     def _points(self, grids):
         """The points side: a default rule, the per-case reward table and budgets, two merchants with reward
         items, opening balances, an incident rewarded, a case waiting for approval, a reserved redemption."""
-        from decimal import Decimal
-
-        from points.cases import services as cases
-        from points.cases.models import Budget, Contributor, RewardCategory
-        from points.models import PointsRule
-        from points.redemption import services as redemption
-        from points.redemption.models import Merchant, MerchantStaff, RewardItem
-        from points.services.awards import do_adjust_points
-
         if Merchant.objects.exists():
             return
         person = {p: User.objects.get(phone=f"+86{p}") for p in [f"139000000{n:02d}" for n in range(19)]}
