@@ -2,7 +2,7 @@
 holidays, attendance awards (approve, reject, reverse), the ledger (read-only, filtered, exported to
 XLSX), staff adjustments and the reconciliation reports.
 
-Scope works as in volunteers.admin_viewsets (whose policy and views these reuse): awards are scoped by
+Built with core.admin_kit, like every back-office screen: awards are scoped by
 the grid of the attendance, ledger entries by the person's home grid. Rules and holidays apply to the
 whole district, so every staff member may read them and district admins change them. The staff group
 carries no model permissions for these models (`model_perms=False`): the staff role and the scope decide.

@@ -2,7 +2,7 @@
 orders (read and inspect; they change only through the services — the workbench at /services/manage/ and
 the order pages — so every change is checked and recorded as an event).
 
-Scoped like every other screen (volunteers.admin_viewsets.ScopedPermissionPolicy): the staff role and
+Scoped like every other screen (core.admin_kit.ScopedPermissionPolicy): the staff role and
 the scope rule decide (`model_perms=False`), so no group needs new permissions.
 """
 

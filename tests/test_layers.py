@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# Where the project's packages live. site/ is a source folder, not a package: site/core is `core`.
-SOURCE_ROOTS = [ROOT / "site", ROOT]
+# The project's packages. site/ is a source folder, not a package: site/core is the package `core`.
 PACKAGES = [
     "site/core",
     "volunteers",

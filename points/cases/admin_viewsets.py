@@ -2,7 +2,7 @@
 yearly budgets (with spent, reserved and remaining points), cases to verify and close, and rewards to
 approve or reject (appeals included).
 
-Built on volunteers.admin_viewsets: each screen's `ScopedPermissionPolicy` asks the scope rule, so a
+Built with core.admin_kit: each screen's `ScopedPermissionPolicy` asks the scope rule, so a
 staff member lists and decides only what is placed in their area, and anything else answers 404.
 Decisions go through services.py (which checks the scope again, under its locks).
 """

@@ -1,7 +1,7 @@
 """The back office for service-hours certificates: the certificates issued in the staff member's area, each
 with its facts, history and a "revoke" decision that needs a reason.
 
-Scoped like every other screen (volunteers.admin_viewsets.ScopedPermissionPolicy and volunteers.scopes): a
+Scoped like every other screen (core.admin_kit.ScopedPermissionPolicy and volunteers.scopes): a
 certificate is placed in its issuing street and district and its holder's home community. Every staff member
 of those places may read it; street staff and district admins — the issuer — may revoke it, through
 services.do_revoke_certificate, which checks again under the row lock. Certificates are issued only by their

@@ -1,6 +1,6 @@
 """The back office for rewards: merchants and their staff, reward items (stock), redemptions (read-only).
 
-Scoped like every other screen (volunteers.admin_viewsets.ScopedPermissionPolicy and volunteers.scopes):
+Scoped like every other screen (core.admin_kit.ScopedPermissionPolicy and volunteers.scopes):
 a merchant belongs to a street (and maybe a community), and its items, staff and redemptions belong to it.
 The policies do not ask for Django model permissions (`model_perms=False`): the staff role and the scope
 decide, so no group needs new permissions. Redemptions are changed only by the services (redeem, hand
