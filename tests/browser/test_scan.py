@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.fake_camera import write_qr_video
+from tests.browser.fake_camera import write_qr_png, write_qr_video
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -140,3 +140,19 @@ def test_the_browsers_own_reader_is_used_when_it_has_one(live_server, tmp_path):
     finally:
         browser.close()
         pw.stop()
+
+
+def test_a_photo_of_a_site_qr_opens_it_when_the_camera_is_refused(live_server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    target = f"{live_server.url}/organisations/"
+    photo = write_qr_png(tmp_path / "photo.png", target, damaged=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS[:-2])
+        page = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
+        page.add_init_script(WITHOUT_NATIVE)
+        page.goto(f"{live_server.url}/scan/")
+        page.locator("#scanner-status.alert-warning").wait_for(timeout=15_000)  # no camera here
+        page.set_input_files("#scanner-file", str(photo))
+        page.wait_for_url(target, timeout=15_000)
+        browser.close()

@@ -91,7 +91,7 @@
   function addLog(state, name, message, kindLabel) {
     var item = document.createElement("li");
     item.className = "kiosk-log-item is-" + state;
-    var time = new Date().toTimeString().slice(0, 5);
+    var time = clock(new Date().toISOString()).slice(0, 5);
     item.textContent = time + " · " + kindLabel + " · " + (name ? name + " · " : "") + message;
     log.insertBefore(item, log.firstChild);
     while (log.children.length > 8) log.removeChild(log.lastChild);
