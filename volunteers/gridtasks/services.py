@@ -441,6 +441,30 @@ def distance_m(lat1, lon1, lat2, lon2) -> float:
     return 2 * r * math.asin(math.sqrt(a))
 
 
+@dataclass(frozen=True, slots=True)
+class ScanPlace:
+    """What a scan's locked look-up read, and nothing more: the sign-up (locked), its task's window and
+    place, and the person's name for the answer. Not a model: a GridTask or SignUp built from these few
+    columns would hold defaults (status draft, title "") in every field the query did not read."""
+
+    signup_id: int
+    status: str  # the sign-up's
+    person_id: int
+    person_name: str
+    task_id: int
+    public_code: str
+    starts_at: datetime
+    ends_at: datetime
+    checkin_grace_minutes: int
+    geofence_radius_m: int | None
+    latitude: Decimal | float | None  # as the driver reads a numeric: PostgreSQL's Decimal, SQLite's float
+    longitude: Decimal | float | None
+
+    @property
+    def masked_name(self) -> str:
+        return mask_name(self.person_name)
+
+
 # A first check-in inserts the attendance row, and an existing row (an earlier check-in, or one a staff
 # correction made) leaves it alone: one statement for the common case instead of a read and a write.
 _FIRST_CHECK_IN = """
@@ -461,7 +485,7 @@ def _first_check_in(signup_id: int, at: datetime, distance, ok) -> bool:
         return cursor.fetchone() is not None
 
 
-def _apply_scan(*, place: "ScanPlace", kind: str, at: datetime, location) -> tuple[str, str, datetime]:
+def _apply_scan(*, place: ScanPlace, kind: str, at: datetime, location) -> tuple[str, str, datetime]:
     """Change attendance for one scan. Caller holds the sign-up lock. Returns (code, message, the time the
     answer reports) or raises; every refusal is raised before anything is written, so a refused scan
     changes nothing."""
@@ -503,30 +527,6 @@ def _apply_scan(*, place: "ScanPlace", kind: str, at: datetime, location) -> tup
     attendance.checked_out_at = at
     attendance.save(update_fields=["checked_out_at"])
     return "checked_out", _("Checked out."), at
-
-
-@dataclass(frozen=True, slots=True)
-class ScanPlace:
-    """What a scan's locked look-up read, and nothing more: the sign-up (locked), its task's window and
-    place, and the person's name for the answer. Not a model: a GridTask or SignUp built from these few
-    columns would hold defaults (status draft, title "") in every field the query did not read."""
-
-    signup_id: int
-    status: str  # the sign-up's
-    person_id: int
-    person_name: str
-    task_id: int
-    public_code: str
-    starts_at: datetime
-    ends_at: datetime
-    checkin_grace_minutes: int
-    geofence_radius_m: int | None
-    latitude: Decimal | float | None  # as the driver reads a numeric: PostgreSQL's Decimal, SQLite's float
-    longitude: Decimal | float | None
-
-    @property
-    def masked_name(self) -> str:
-        return mask_name(self.person_name)
 
 
 # A scan locks the sign-up it is for and reads, in the same statement, what judging it takes: the sign-up's

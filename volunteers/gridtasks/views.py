@@ -432,6 +432,8 @@ def task_qr_json(request, code):
 
 @never_cache
 def kiosk(request, code):
+    """The organiser's scanner page. It only renders: its scans go to the API (/api/v1/tasks/<code>/scan
+    and …/offline-scans) with the page's session cookie and CSRF token, as the app's go with its token."""
     if not request.user.is_authenticated:
         return signin_first(request)
     task = _managed_task(request, code)
