@@ -6,10 +6,11 @@ Authentication: see core.api (X-Session-Token from /api/v1/auth/app/v1/…, or t
 """
 
 import logging
+from functools import wraps
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -43,13 +44,36 @@ class JsonParser(Parser):
 
 class GongzhiAPI(NinjaAPI):
     def _get_urls(self):
+        urls = super()._get_urls()
+        for pattern in urls:
+            pattern.callback = _json_not_allowed(pattern.callback)
         # After every route, whichever router adds it and when: any other path under /api/v1/ answers
         # 404 in the API's shape instead of the site's HTML page.
-        return [*super()._get_urls(), path("<path:rest>", csrf_exempt(_unknown_path))]
+        return [*urls, path("<path:rest>", csrf_exempt(_unknown_path))]
 
 
 def _unknown_path(request, rest):
     return error_response(request, status=404, code=NotFound.code, message=NotFound.default_message)
+
+
+def _json_not_allowed(view):
+    """ninja answers a method a path does not take with a plain-text 405: answer it in the API's shape."""
+
+    @wraps(view)  # keeps csrf_exempt: ninja checks CSRF itself, for session callers only
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if isinstance(response, HttpResponseNotAllowed):
+            allowed = response["Allow"]
+            response = error_response(
+                request,
+                status=405,
+                code="method_not_allowed",
+                message=_("This request method is not accepted here."),
+            )
+            response["Allow"] = allowed
+        return response
+
+    return wrapper
 
 
 api = GongzhiAPI(
@@ -69,8 +93,9 @@ api = GongzhiAPI(
 )
 
 
-def error_response(request, *, status: int, code: str, message, fields=None):
-    return api.create_response(request, error_body(code=code, message=message, fields=fields), status=status)
+def error_response(request, *, status: int, code: str, message, fields=None, person_name=None):
+    body = error_body(code=code, message=message, fields=fields, person_name=person_name)
+    return api.create_response(request, body, status=status)
 
 
 # --- validation messages ---------------------------------------------------------------------------
@@ -140,7 +165,12 @@ def on_validation_error(request, exc: ValidationError):
 @api.exception_handler(GongzhiError)
 def on_gongzhi_error(request, exc: GongzhiError):
     return error_response(
-        request, status=exc.status, code=exc.code, message=exc.message, fields=getattr(exc, "fields", None)
+        request,
+        status=exc.status,
+        code=exc.code,
+        message=exc.message,
+        fields=getattr(exc, "fields", None),
+        person_name=getattr(exc, "person_name", None),
     )
 
 

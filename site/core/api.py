@@ -85,6 +85,9 @@ class ErrorDetail(Schema):
     code: str = Field(description="Stable machine code, e.g. not_authenticated, invalid, grid_not_found.")
     message: str = Field(description="Human message in the request's language.")
     fields: dict[str, list[str]] | None = Field(None, description="Per-field messages, for code 'invalid'.")
+    person_name: str | None = Field(
+        None, description="For a refused scan: the masked name of the person whose QR code was scanned."
+    )
 
 
 class ErrorOut(Schema):

@@ -36,11 +36,16 @@ class Conflict(GongzhiError):
     default_message = _("This conflicts with the current state.")
 
 
-def error_body(*, code: str, message, fields: dict[str, list[str]] | None = None) -> dict:
+def error_body(
+    *, code: str, message, fields: dict[str, list[str]] | None = None, person_name: str | None = None
+) -> dict:
     """The one JSON shape of an error: {"error": {"code": …, "message": …}}, plus "fields" (each field's
-    messages) for input that did not validate. A client branches on `code`; `message` is in the
-    request's language, for people."""
+    messages) for input that did not validate, and "person_name" (masked) when a refused scan was of
+    someone's personal code. A client branches on `code`; `message` is in the request's language, for
+    people."""
     error = {"code": code, "message": str(message)}
     if fields:
         error["fields"] = fields
+    if person_name:
+        error["person_name"] = person_name
     return {"error": error}

@@ -138,8 +138,8 @@ def test_kiosk_without_network_queues_the_scan_and_uploads_it_later(live_server,
     def no_network(route):
         route.abort("internetdisconnected")
 
-    kiosk.route("**/kiosk/scan/", no_network)
-    kiosk.route("**/kiosk/upload/", no_network)
+    kiosk.route(f"**/api/v1/tasks/{task.public_code}/scan", no_network)
+    kiosk.route(f"**/api/v1/tasks/{task.public_code}/offline-scans", no_network)
     kiosk.goto(f"{live_server.url}/tasks/{task.public_code}/kiosk/")
     kiosk.locator('[data-testid=kiosk-result][data-state="queued"]').wait_for()
     kiosk.locator("[data-queue-count]", has_text="1").wait_for()
@@ -149,8 +149,8 @@ def test_kiosk_without_network_queues_the_scan_and_uploads_it_later(live_server,
     assert not Scan.objects.exists()
 
     # The network is back: the queue is uploaded once and emptied.
-    kiosk.unroute("**/kiosk/scan/")
-    kiosk.unroute("**/kiosk/upload/")
+    kiosk.unroute(f"**/api/v1/tasks/{task.public_code}/scan")
+    kiosk.unroute(f"**/api/v1/tasks/{task.public_code}/offline-scans")
     kiosk.locator("[data-upload]").click()
     kiosk.locator('[data-testid=kiosk-result][data-code="uploaded"]').wait_for()
     kiosk.locator("[data-queue-count]", has_text="0").wait_for()

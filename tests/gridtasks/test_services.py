@@ -1,11 +1,12 @@
 """The grid-task services: who may sign up and when, the waitlist, series, scans and attendance."""
 
+from dataclasses import FrozenInstanceError
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -434,6 +435,28 @@ def test_check_out_earlier_than_the_check_in_is_refused():
     )
     assert refused.code == "check_out_before_check_in"
     assert Scan.objects.get(nonce="offline-out-1").conflict
+
+
+def test_a_scans_locked_look_up_reads_into_a_frozen_record_of_what_it_read():
+    """No half-filled GridTask or SignUp: every field of the record holds what the database holds."""
+    task = _running_task(geofence_radius_m=150, latitude=Decimal("32.0620"), longitude=Decimal("118.6301"))
+    person = UserFactory(name="欧阳小明")
+    signup = _hold_place(task, person)
+    with transaction.atomic():
+        place = services._lock_place(services._BY_ID, [signup.pk, task.pk])
+    assert isinstance(place, services.ScanPlace)
+    assert (place.signup_id, place.status, place.person_id, place.task_id, place.public_code) == (
+        signup.pk,
+        SignUp.Status.CONFIRMED,
+        person.pk,
+        task.pk,
+        task.public_code,
+    )
+    assert (place.starts_at, place.ends_at) == (task.starts_at, task.ends_at)
+    assert place.checkin_grace_minutes == task.checkin_grace_minutes and place.geofence_radius_m == 150
+    assert Decimal(str(place.latitude)) == Decimal("32.0620") and place.masked_name == person.masked_name
+    with pytest.raises(FrozenInstanceError):
+        place.status = SignUp.Status.CANCELLED
 
 
 def test_scans_are_accepted_within_the_grace_around_the_task_only():

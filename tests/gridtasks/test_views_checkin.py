@@ -1,6 +1,6 @@
 """The pages QR codes open and the kiosk: GET never changes anything, POST checks in once per nonce,
-forged or stale codes get a clear 4xx; the kiosk's JSON endpoints and offline batch upload; the
-personal-QR landing page; the iCalendar feed."""
+forged or stale codes get a clear 4xx; the kiosk page and the API endpoints it sends its scans and
+offline batches to, signed in by its session; the personal-QR landing page; the iCalendar feed."""
 
 import json
 from datetime import timedelta
@@ -8,6 +8,7 @@ from urllib.parse import unquote
 
 import pytest
 import time_machine
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
@@ -205,7 +206,7 @@ def test_cancelled_task_qr_is_refused(client, volunteer, task):
     assert client.get(path).status_code == 409
 
 
-# --- the kiosk ------------------------------------------------------------------------------------
+# --- the kiosk: its page, and the API it sends scans to with the session cookie --------------------------
 @pytest.fixture
 def organiser(client, task):
     person = grid_worker(task.grid)
@@ -213,9 +214,10 @@ def organiser(client, task):
     return person
 
 
-def kiosk_post(client, task, body, name="kiosk_scan"):
+def kiosk_post(client, task, body, name="scan_personal_qr"):
+    """What kiosk.js sends: the page's session cookie, JSON, to the task's endpoint of the API."""
     return client.post(
-        reverse(f"gridtasks:{name}", args=[task.public_code]),
+        reverse(f"api-v1:{name}", args=[task.public_code]),
         json.dumps(body),
         content_type="application/json",
     )
@@ -225,7 +227,9 @@ def test_kiosk_page_loads_the_scanner(client, organiser, task):
     response = client.get(reverse("gridtasks:kiosk", args=[task.public_code]))
     assert response.status_code == 200
     html = response.content.decode()
-    assert "jsQR.js" in html and "kiosk.js" in html and "csrfmiddlewaretoken" in html
+    assert "js/camera.js" in html and "kiosk.js" in html and "csrfmiddlewaretoken" in html
+    assert f'data-scan-url="/api/v1/tasks/{task.public_code}/scan"' in html
+    assert f'data-upload-url="/api/v1/tasks/{task.public_code}/offline-scans"' in html
 
 
 def test_kiosk_checks_in_by_personal_qr_and_answers_a_replay_with_the_first_result(client, organiser, task):
@@ -235,11 +239,29 @@ def test_kiosk_checks_in_by_personal_qr_and_answers_a_replay_with_the_first_resu
     first = kiosk_post(client, task, body)
     assert first.status_code == 200
     data = first.json()
-    assert data["ok"] and data["code"] == "checked_in" and data["name"] == volunteer.masked_name
+    assert data["ok"] and data["code"] == "checked_in" and data["person_name"] == volunteer.masked_name
     assert volunteer.name not in first.content.decode()
     again = kiosk_post(client, task, body).json()
     assert again["replay"] and again["at"] == data["at"]
     assert Scan.objects.count() == 1
+
+
+def test_kiosk_session_needs_the_pages_csrf_token(task):
+    """The kiosk page is signed in by its session cookie: a scan without the page's CSRF token is refused
+    (another site cannot scan people in), and one with it, as kiosk.js sends it, is taken."""
+    volunteer = UserFactory()
+    confirmed(task, volunteer)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(grid_worker(task.grid))
+    page = browser.get(reverse("gridtasks:kiosk", args=[task.public_code]))
+    token = page.context["csrf_token"]
+    url = reverse("api-v1:scan_personal_qr", args=[task.public_code])
+    body = json.dumps({"token": personal_url(volunteer), "kind": "in", "nonce": "csrf-check-0001"})
+    refused = browser.post(url, body, content_type="application/json")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "csrf_failed"
+    assert not Scan.objects.exists()
+    taken = browser.post(url, body, content_type="application/json", headers={"X-CSRFToken": str(token)})
+    assert taken.status_code == 200 and taken.json()["code"] == "checked_in"
 
 
 @pytest.mark.parametrize(
@@ -250,30 +272,45 @@ def test_kiosk_checks_in_by_personal_qr_and_answers_a_replay_with_the_first_resu
             400,
             "invalid_qr",
         ),
-        ({"token": "x", "kind": "in"}, 400, "bad_nonce"),
-        ({"token": "x", "kind": "in", "nonce": "<script>alert(1)</script>"}, 400, "bad_nonce"),
+        ({"token": "x", "kind": "in"}, 422, "invalid"),
+        ({"token": "x", "kind": "in", "nonce": "<script>alert(1)</script>"}, 422, "invalid"),
     ],
 )
 def test_kiosk_refusals_are_json_4xx(client, organiser, task, body, status, code):
     response = kiosk_post(client, task, body)
-    assert response.status_code == status and response.json()["code"] == code
+    assert response.status_code == status and response.json()["error"]["code"] == code
+    if code == "invalid":
+        assert list(response.json()["error"]["fields"]) == ["nonce"]
 
 
 def test_kiosk_refuses_a_volunteer_without_a_place(client, organiser, task):
     stranger = UserFactory()
     body = {"token": personal_url(stranger), "kind": "in", "nonce": "b" * 20}
     response = kiosk_post(client, task, body)
-    assert response.status_code == 403 and response.json()["code"] == "not_signed_up"
+    assert response.status_code == 403 and response.json()["error"]["code"] == "not_signed_up"
+
+
+def test_kiosk_refusal_names_whose_code_it_was(client, organiser, task):
+    volunteer = UserFactory(name="孙小美")
+    confirmed(task, volunteer)
+    body = {"token": personal_url(volunteer), "kind": "out", "nonce": "c" * 20}
+    response = kiosk_post(client, task, body)
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "check_out_before_check_in" and error["person_name"] == volunteer.masked_name
+    assert "孙小美" not in response.content.decode()
 
 
 def test_kiosk_endpoint_answers_json_for_bad_requests(client, organiser, task):
-    url = reverse("gridtasks:kiosk_scan", args=[task.public_code])
-    assert client.get(url).status_code == 405
+    url = reverse("api-v1:scan_personal_qr", args=[task.public_code])
+    wrong_method = client.get(url)
+    assert wrong_method.status_code == 405 and wrong_method.json()["error"]["code"] == "method_not_allowed"
+    assert wrong_method["Allow"] == "POST"
     assert client.post(url, "{not json", content_type="application/json").status_code == 400
-    assert client.post(url, "[1, 2]", content_type="application/json").status_code == 400
+    assert client.post(url, "[1, 2]", content_type="application/json").status_code == 422
     client.logout()
     response = client.post(url, "{}", content_type="application/json")
-    assert response.status_code == 401 and response.json()["code"] == "signed_out"
+    assert response.status_code == 401 and response.json()["error"]["code"] == "not_authenticated"
 
 
 def test_offline_batch_is_applied_once_and_conflicts_are_flagged(client, organiser, task):
@@ -292,12 +329,12 @@ def test_offline_batch_is_applied_once_and_conflicts_are_flagged(client, organis
         {"token": "garbage", "kind": "in", "nonce": "offline-bad-0001", "scanned_at": now.isoformat()},
     ]
     body = {"scans": scans, "sent_at": timezone.now().isoformat()}
-    first = kiosk_post(client, task, body, "kiosk_upload")
+    first = kiosk_post(client, task, body, "upload_offline_scans")
     assert first.status_code == 200
     results = {r["nonce"]: r for r in first.json()["results"]}
     assert results["offline-a-in-0001"]["ok"]
     assert not results["offline-b-out-001"]["ok"] and not results["offline-bad-0001"]["ok"]
-    second = kiosk_post(client, task, {"scans": list(reversed(scans))}, "kiosk_upload")
+    second = kiosk_post(client, task, {"scans": list(reversed(scans))}, "upload_offline_scans")
     assert second.status_code == 200
     assert Scan.objects.count() == 3
     assert set(Scan.objects.filter(conflict=True).values_list("nonce", flat=True)) == {
@@ -319,27 +356,37 @@ def test_offline_scan_times_are_corrected_for_a_phone_with_a_wrong_clock(client,
         ],
         "sent_at": phone_now.isoformat(),
     }
-    result = kiosk_post(client, task, body, "kiosk_upload").json()["results"][0]
+    result = kiosk_post(client, task, body, "upload_offline_scans").json()["results"][0]
     assert result["ok"], result
     checked_in = Attendance.objects.get().checked_in_at
     assert abs(checked_in - timezone.now()) < timedelta(minutes=1)
 
 
 @pytest.mark.parametrize(
-    "body",
-    [{"scans": "not a list"}, {"scans": [{}] * (services.MAX_BATCH + 1)}, {}],
+    ("body", "status", "code"),
+    [
+        ({"scans": "not a list"}, 422, "invalid"),
+        ({"scans": [{}] * (services.MAX_BATCH + 1)}, 422, "invalid"),
+        ({}, 422, "invalid"),
+        ({"scans": [], "sent_at": "yesterday"}, 422, "invalid"),
+    ],
 )
-def test_malformed_or_huge_batch_is_refused_whole(client, organiser, task, body):
-    response = kiosk_post(client, task, body, "kiosk_upload")
-    assert response.status_code == 400 and response.json()["code"] == "bad_batch"
+def test_malformed_or_huge_batch_is_refused_whole(client, organiser, task, body, status, code):
+    response = kiosk_post(client, task, body, "upload_offline_scans")
+    assert response.status_code == status and response.json()["error"]["code"] == code
     assert not Scan.objects.exists()
 
 
 def test_batch_items_without_a_time_or_nonce_are_answered_not_crashed(client, organiser, task):
+    """The batch is refused whole, naming each scan it cannot read (the kiosk drops those from its queue
+    and sends the rest again); nothing is stored."""
     body = {"scans": [{"token": "x", "kind": "in", "nonce": "no-time-000001"}, "junk", {"nonce": 5}]}
-    response = kiosk_post(client, task, body, "kiosk_upload")
-    assert response.status_code == 200
-    assert [r["ok"] for r in response.json()["results"]] == [False, False, False]
+    response = kiosk_post(client, task, body, "upload_offline_scans")
+    assert response.status_code == 422
+    fields = response.json()["error"]["fields"]
+    assert {name.split(".")[1] for name in fields} == {"0", "1", "2"}
+    assert "scans.0.scanned_at" in fields and "scans.2.nonce" in fields
+    assert not Scan.objects.exists()
 
 
 # --- the personal QR landing page -----------------------------------------------------------------

@@ -237,11 +237,11 @@ def test_kiosk_json_refuses_another_grids_worker(client):
     task = running_task()
     client.force_login(grid_worker(GridFactory()))
     response = client.post(
-        url("kiosk_scan", task),
+        reverse("api-v1:scan_personal_qr", args=[task.public_code]),
         {"token": "x", "kind": "in", "nonce": "n" * 16},
         content_type="application/json",
     )
-    assert response.status_code == 403 and response.json()["ok"] is False
+    assert response.status_code == 403 and response.json()["error"]["code"] == "out_of_scope"
 
 
 def test_organiser_sees_management_links(client, worker, grid):

@@ -21,7 +21,6 @@ from ninja.responses import Status
 from pydantic import AwareDatetime, ConfigDict, StrictBool, StrictStr, model_validator
 
 from core.api import AppTokenAuth, InvalidInput, error_responses
-from core.exceptions import GongzhiError
 from volunteers.models import DutyCategory
 from volunteers.scopes import scope_for
 
@@ -260,6 +259,11 @@ class OfflineBatchIn(Schema):
         json_schema_extra={"maxItems": services.MAX_BATCH},
         description=f"At most {services.MAX_BATCH} scans; a longer batch is refused (code bad_batch).",
     )
+    sent_at: AwareDatetime | None = Field(
+        None,
+        description="The phone's clock when it sent the batch. When it differs from the server's by more "
+        "than a minute, every scan time is shifted by the difference (a phone with a wrong clock).",
+    )
 
 
 class ScanOut(Schema):
@@ -330,7 +334,9 @@ def _task_code_and_payload(code: str, payload: str) -> str:
 def _scan_answer(result: services.ScanResult) -> ScanOut:
     if not result.ok:
         # A refused scan (stored, so its replay gets the same refusal) is an error like any other.
-        raise GongzhiError(result.message, code=result.code, status=result.status)
+        raise exceptions.ScanRefused(
+            message=result.message, code=result.code, status=result.status, person_name=result.person_name
+        )
     return result
 
 
@@ -490,7 +496,10 @@ def upload_offline_scans(request, code: str, payload: OfflineBatchIn):
     if len(payload.scans) > services.MAX_BATCH:
         raise exceptions.BadBatch(_("Upload at most %(n)d scans at a time.") % {"n": services.MAX_BATCH})
     results = services.upload_offline_scans(
-        task_id=_task_id(code), actor=request.user, scans=[scan.model_dump() for scan in payload.scans]
+        task_id=_task_id(code),
+        actor=request.user,
+        scans=[scan.model_dump() for scan in payload.scans],
+        sent_at=payload.sent_at,
     )
     accepted = sum(1 for result in results if result["ok"])
     return {

@@ -76,3 +76,13 @@ class OutsideGeofence(NotAllowed):
 class BadBatch(GongzhiError):
     code = "bad_batch"
     default_message = _("The offline scans could not be read.")
+
+
+class ScanRefused(GongzhiError):
+    """A refused scan, as the API answers it: the refusal's own code, message and status (the stored
+    answer, so a replay of its nonce gets the same), and whose code was scanned, masked, for the
+    organiser's screen."""
+
+    def __init__(self, *, message, code: str, status: int, person_name: str = ""):
+        super().__init__(message, code=code, status=status)
+        self.person_name = person_name or None

@@ -11,6 +11,7 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
@@ -20,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exceptions import GongzhiError, NotFound
+from core.masking import mask_name
 from core.notifications import notify
 from volunteers.exceptions import OutOfScope
 from volunteers.models import IdentityClaim, User
@@ -440,6 +442,30 @@ def distance_m(lat1, lon1, lat2, lon2) -> float:
     return 2 * r * math.asin(math.sqrt(a))
 
 
+@dataclass(frozen=True, slots=True)
+class ScanPlace:
+    """What a scan's locked look-up read, and nothing more: the sign-up (locked), its task's window and
+    place, and the person's name for the answer. Not a model: a GridTask or SignUp built from these few
+    columns would hold defaults (status draft, title "") in every field the query did not read."""
+
+    signup_id: int
+    status: str  # the sign-up's
+    person_id: int
+    person_name: str
+    task_id: int
+    public_code: str
+    starts_at: datetime
+    ends_at: datetime
+    checkin_grace_minutes: int
+    geofence_radius_m: int | None
+    latitude: Decimal | float | None  # as the driver reads a numeric: PostgreSQL's Decimal, SQLite's float
+    longitude: Decimal | float | None
+
+    @property
+    def masked_name(self) -> str:
+        return mask_name(self.person_name)
+
+
 # A first check-in inserts the attendance row, and an existing row (an earlier check-in, or one a staff
 # correction made) leaves it alone: one statement for the common case instead of a read and a write.
 _FIRST_CHECK_IN = """
@@ -451,43 +477,41 @@ _FIRST_CHECK_IN = """
 """
 
 
-def _first_check_in(signup: SignUp, at: datetime, distance, ok) -> bool:
+def _first_check_in(signup_id: int, at: datetime, distance, ok) -> bool:
     """Insert the attendance row of a first check-in; False if the sign-up already has one."""
     with connection.cursor() as cursor:
         cursor.execute(
-            _FIRST_CHECK_IN, [signup.pk, connection.ops.adapt_datetimefield_value(at), distance, ok]
+            _FIRST_CHECK_IN, [signup_id, connection.ops.adapt_datetimefield_value(at), distance, ok]
         )
         return cursor.fetchone() is not None
 
 
-def _apply_scan(
-    *, task: GridTask, signup: SignUp, kind: str, at: datetime, location
-) -> tuple[str, str, datetime]:
+def _apply_scan(*, place: ScanPlace, kind: str, at: datetime, location) -> tuple[str, str, datetime]:
     """Change attendance for one scan. Caller holds the sign-up lock. Returns (code, message, the time the
     answer reports) or raises; every refusal is raised before anything is written, so a refused scan
     changes nothing."""
-    if signup.status not in (SignUp.Status.CONFIRMED, SignUp.Status.ATTENDED):
+    if place.status not in (SignUp.Status.CONFIRMED, SignUp.Status.ATTENDED):
         raise exceptions.NotSignedUp()
-    grace = timedelta(minutes=task.checkin_grace_minutes)
-    if not (task.starts_at - grace <= at <= task.ends_at + grace):
+    grace = timedelta(minutes=place.checkin_grace_minutes)
+    if not (place.starts_at - grace <= at <= place.ends_at + grace):
         raise exceptions.OutsideWindow()
     if kind == Scan.Kind.IN:
         distance = ok = None
-        if task.geofence_radius_m and task.latitude is not None and location is not None:
-            distance = round(distance_m(task.latitude, task.longitude, *location))
-            ok = distance <= task.geofence_radius_m
-        if ok is not False and _first_check_in(signup, at, distance, ok):
+        if place.geofence_radius_m and place.latitude is not None and location is not None:
+            distance = round(distance_m(place.latitude, place.longitude, *location))
+            ok = distance <= place.geofence_radius_m
+        if ok is not False and _first_check_in(place.signup_id, at, distance, ok):
             return "checked_in", _("Checked in."), at
     # Read after the lock, never joined to it: under READ COMMITTED a row joined to a locked row comes from
     # the snapshot taken before the wait, so it would miss the check-in the lock holder just committed.
-    attendance = Attendance.objects.filter(signup=signup).first()
+    attendance = Attendance.objects.filter(signup_id=place.signup_id).first()
     if kind == Scan.Kind.IN:
         if attendance and attendance.checked_in_at:
             return "already_checked_in", _("Already checked in."), attendance.checked_in_at
         if ok is False:
             raise exceptions.OutsideGeofence(
                 _("You are about %(d)d m from the task's place (allowed: %(r)d m).")
-                % {"d": distance, "r": task.geofence_radius_m}
+                % {"d": distance, "r": place.geofence_radius_m}
             )
         # A row without a check-in: a staff correction made it before the person arrived.
         attendance.checked_in_at = at
@@ -509,15 +533,7 @@ def _apply_scan(
 # A scan locks the sign-up it is for and reads, in the same statement, what judging it takes: the sign-up's
 # status, its task's window and place, and the person's name for the answer. Written out rather than built
 # with the ORM because it is the hot path of a busy gate: building the query cost more than running it.
-_TASK_FIELDS = (
-    "public_code",
-    "starts_at",
-    "ends_at",
-    "checkin_grace_minutes",
-    "geofence_radius_m",
-    "latitude",
-    "longitude",
-)
+# The columns are ScanPlace's fields, in order.
 _LOCK_PLACE = """
     SELECT s.id, s.status, s.person_id, u.name,
            t.id, t.public_code, t.starts_at, t.ends_at, t.checkin_grace_minutes, t.geofence_radius_m,
@@ -540,8 +556,8 @@ _PLACE_OF_CODE = (
 )
 
 
-def _lock_place(which: str, params: list) -> SignUp | None:
-    """The sign-up `which` (one of the conditions above) picks, locked, with its task and person loaded."""
+def _lock_place(which: str, params: list) -> ScanPlace | None:
+    """The sign-up `which` (one of the conditions above) picks, locked, with what its scan is judged by."""
     sql = _LOCK_PLACE.format(which=which)
     if connection.features.has_select_for_update_of:
         sql += " FOR UPDATE OF s"  # SQLite has no row locks: it writes one transaction at a time
@@ -550,10 +566,21 @@ def _lock_place(which: str, params: list) -> SignUp | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    signup_id, status, person_id, name, task_id, *task_values = row
-    task = GridTask(pk=task_id, **dict(zip(_TASK_FIELDS, task_values, strict=True)))
-    task.starts_at, task.ends_at = _aware(task.starts_at), _aware(task.ends_at)
-    return SignUp(pk=signup_id, status=status, task=task, person=User(pk=person_id, name=name))
+    (signup_id, status, person_id, name, task_id, code, starts_at, ends_at, grace, radius, lat, lon) = row
+    return ScanPlace(
+        signup_id=signup_id,
+        status=status,
+        person_id=person_id,
+        person_name=name,
+        task_id=task_id,
+        public_code=code,
+        starts_at=_aware(starts_at),
+        ends_at=_aware(ends_at),
+        checkin_grace_minutes=grace,
+        geofence_radius_m=radius,
+        latitude=lat,
+        longitude=lon,
+    )
 
 
 def _aware(value: datetime) -> datetime:
@@ -606,27 +633,24 @@ def _record_scan(
     nonce = nonce or uuid.uuid4().hex
     received = timezone.now()
     at = scanned_at or received
-    signup = None
+    place = None
     try:
         with transaction.atomic():
-            signup = _lock_place(which, params)
-            if signup is None:
+            place = _lock_place(which, params)
+            if place is None:
                 return None
-            task = signup.task
             try:
                 # No savepoint needed: _apply_scan raises before it writes.
                 if offline and at > received + timedelta(minutes=5):
                     raise GongzhiError(_("The scan time is in the future."), code="future_scan")
-                code, message, answer_at = _apply_scan(
-                    task=task, signup=signup, kind=kind, at=at, location=location
-                )
+                code, message, answer_at = _apply_scan(place=place, kind=kind, at=at, location=location)
                 ok = True
             except GongzhiError as exc:
                 code, message, ok, answer_at = exc.code, str(exc.message), False, None
             Scan.objects.create(
                 nonce=nonce,
-                task=task,
-                signup=signup,
+                task_id=place.task_id,
+                signup_id=place.signup_id,
                 kind=kind,
                 method=method,
                 actor=actor,
@@ -640,16 +664,16 @@ def _record_scan(
         # The nonce was used before: by a replay of this scan (everything above was rolled back, and
         # the stored answer decides), or by a client that reuses nonces across sign-ups.
         previous = _stored_scans([nonce]).first()
-        if previous is None or signup is None:
+        if previous is None or place is None:
             raise
-        return _replay(previous, task=signup.task, signup=signup)
+        return _replay(previous, task_id=place.task_id, signup_id=place.signup_id)
     return ScanResult(
         ok=ok,
         code=code,
         message=message,
         kind=kind,
         at=answer_at,
-        person_name=signup.person.masked_name,
+        person_name=place.masked_name,
     )
 
 
@@ -657,10 +681,10 @@ def _stored_scans(nonces):
     return Scan.objects.filter(nonce__in=nonces).select_related("signup__attendance", "signup__person")
 
 
-def _replay(previous: Scan, *, task: GridTask, signup: SignUp | None) -> ScanResult:
+def _replay(previous: Scan, *, task_id: int, signup_id: int | None) -> ScanResult:
     """The stored answer for a nonce seen before, if it was for this scan's task and person."""
-    if previous.task_id != task.pk or (
-        signup is not None and previous.signup_id is not None and previous.signup_id != signup.pk
+    if previous.task_id != task_id or (
+        signup_id is not None and previous.signup_id is not None and previous.signup_id != signup_id
     ):
         # Answering with another person's result would leak it; a nonce is meant to be used once.
         raise GongzhiError(
@@ -800,11 +824,36 @@ def _check_personal(
 
 
 MAX_BATCH = 1000
+# A phone's clock this close to the server's is taken as right: the time a batch spends on the way.
+CLOCK_TOLERANCE = timedelta(minutes=1)
 
 
-def upload_offline_scans(*, task_id: int, actor: User, scans: list[dict]) -> list[dict]:
+def _clock_skew(sent_at: datetime | None, *, now: datetime) -> timedelta:
+    """How far the sending phone's clock is behind the server's (negative: ahead), judged by the time it
+    says it sent a batch; nothing within CLOCK_TOLERANCE, or without that time."""
+    if sent_at is None or timezone.is_naive(sent_at):
+        return timedelta(0)
+    difference = now - sent_at
+    return difference if abs(difference) > CLOCK_TOLERANCE else timedelta(0)
+
+
+def _on_server_clock(item, skew: timedelta) -> dict:
+    item = dict(item) if isinstance(item, dict) else {}
+    at = item.get("scanned_at")
+    if skew and isinstance(at, datetime) and not timezone.is_naive(at):
+        item["scanned_at"] = at + skew
+    return item
+
+
+def upload_offline_scans(
+    *, task_id: int, actor: User, scans: list[dict], sent_at: datetime | None = None
+) -> list[dict]:
     """Accept scans queued on an organiser's phone while it had no signal. Each nonce counts once;
     a scan that cannot be applied is stored as a conflict for staff to review.
+
+    The phone's clock may be wrong: `sent_at` is its own time of sending, and when that differs from the
+    server's clock by more than CLOCK_TOLERANCE every scan time is shifted by the difference, so scans
+    are judged (the task's window, the personal QR's age) at the time they were really made.
 
     Scans are applied in the order they were made, not the order they arrive in: a phone may send its
     queue in any order, and a check-out applied before its check-in would be refused. So one batch
@@ -815,7 +864,8 @@ def upload_offline_scans(*, task_id: int, actor: User, scans: list[dict]) -> lis
     _check_can_scan(actor=actor, task=task)
     if not isinstance(scans, list) or len(scans) > MAX_BATCH:
         raise exceptions.BadBatch(_("Upload at most %(n)d scans at a time.") % {"n": MAX_BATCH})
-    items = [item if isinstance(item, dict) else {} for item in scans]
+    skew = _clock_skew(sent_at, now=timezone.now())
+    items = [_on_server_clock(item, skew) for item in scans]
     # One query for the nonces already answered (a re-upload), instead of one per scan; a nonce that
     # another upload stores meanwhile is caught by record_scan's locked look-up or _flag_unmatched.
     nonces = [item.get("nonce") for item in items if isinstance(item.get("nonce"), str)]
@@ -828,7 +878,7 @@ def upload_offline_scans(*, task_id: int, actor: User, scans: list[dict]) -> lis
             if not isinstance(nonce, str) or not 8 <= len(nonce) <= 64:
                 raise exceptions.BadBatch(_("Each scan needs a nonce of 8 to 64 characters."))
             if nonce in seen:
-                result = _replay(seen[nonce], task=task, signup=None)
+                result = _replay(seen[nonce], task_id=task.pk, signup_id=None)
             else:
                 scanned_at = item.get("scanned_at")
                 if not isinstance(scanned_at, datetime) or timezone.is_naive(scanned_at):

@@ -26,8 +26,6 @@ urlpatterns = [
     path("tasks/<str:code>/qr/", views.task_qr, name="task_qr"),
     path("tasks/<str:code>/qr/current/", views.task_qr_json, name="task_qr_json"),
     path("tasks/<str:code>/kiosk/", views.kiosk, name="kiosk"),
-    path("tasks/<str:code>/kiosk/scan/", views.kiosk_scan, name="kiosk_scan"),
-    path("tasks/<str:code>/kiosk/upload/", views.kiosk_upload, name="kiosk_upload"),
     # What QR codes open: the task's rotating code (scanned by a volunteer) and a person's code
     # (scanned by an organiser). See qr.py.
     path("c/<str:code>/<str:payload>/", views.scan_task_qr, name="scan_task_qr"),

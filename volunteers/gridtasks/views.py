@@ -5,7 +5,6 @@ Views are thin: every change goes through services.py; a refusal (GongzhiError) 
 came from with its message and 4xx status.
 """
 
-import json
 import time
 import uuid
 from datetime import timedelta
@@ -18,7 +17,6 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -63,18 +61,6 @@ def _nonce(raw) -> str | None:
 
 def _json_error(message, status, code="error"):
     return JsonResponse({"ok": False, "code": code, "message": str(message)}, status=status)
-
-
-def _scan_json(result: services.ScanResult) -> dict:
-    return {
-        "ok": result.ok,
-        "code": result.code,
-        "message": result.message,
-        "kind": result.kind,
-        "at": timezone.localtime(result.at).strftime("%H:%M:%S") if result.at else "",
-        "replay": result.replay,
-        "name": result.person_name,
-    }
 
 
 def _identity_labels(task) -> list[str]:
@@ -447,90 +433,12 @@ def task_qr_json(request, code):
 
 @never_cache
 def kiosk(request, code):
+    """The organiser's scanner page. It only renders: its scans go to the API (/api/v1/tasks/<code>/scan
+    and …/offline-scans) with the page's session cookie and CSRF token, as the app's go with its token."""
     if not request.user.is_authenticated:
         return signin_first(request)
     task = _managed_task(request, code)
     return render(request, "gridtasks/kiosk.html", {"task": task})
-
-
-def _json_body(request):
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise exceptions.BadBatch(_("The request is not valid JSON.")) from None
-    if not isinstance(body, dict):
-        raise exceptions.BadBatch(_("The request is not valid JSON."))
-    return body
-
-
-def _kiosk_json(view):
-    """The kiosk's JSON endpoints: POST only, answers in JSON even when signed out or refused."""
-
-    @never_cache
-    def wrapper(request, code):
-        if request.method != "POST":
-            return _json_error(_("Use POST."), 405, "method_not_allowed")
-        if not request.user.is_authenticated:
-            return _json_error(_("Sign in again: your scans are kept on this phone."), 401, "signed_out")
-        task = selectors.task_by_code(code=code, viewer=request.user)
-        if task is None:
-            return _json_error(_("This task does not exist or is not published."), 404, "task_not_found")
-        try:
-            return view(request, task, _json_body(request))
-        except GongzhiError as exc:
-            return _json_error(exc.message, exc.status, exc.code)
-
-    wrapper.__name__ = view.__name__
-    return wrapper
-
-
-@_kiosk_json
-def kiosk_scan(request, task, body):
-    """One scan of a volunteer's personal QR, made online: judged at the server's time."""
-    nonce = _nonce(body.get("nonce"))
-    if nonce is None:
-        return _json_error(_("Each scan needs a nonce of 8 to 64 characters."), 400, "bad_nonce")
-    result = services.check_by_personal_qr(
-        public_code=task.public_code,
-        token=str(body.get("token", ""))[:500],
-        actor=request.user,
-        kind=str(body.get("kind", "")),
-        nonce=nonce,
-    )
-    return JsonResponse(_scan_json(result), status=result.status)
-
-
-@_kiosk_json
-def kiosk_upload(request, task, body):
-    """Scans queued on the kiosk while it was offline. Each nonce counts once; refused ones are flagged.
-
-    The phone's clock may be wrong: it sends its own time of sending (`sent_at`), and scan times are
-    shifted by the difference with the server's clock when that is more than a minute.
-    """
-    scans = body.get("scans")
-    if not isinstance(scans, list):
-        raise exceptions.BadBatch()
-    if len(scans) > services.MAX_BATCH:
-        raise exceptions.BadBatch(_("Upload at most %(n)d scans at a time.") % {"n": services.MAX_BATCH})
-    skew = timedelta(0)
-    sent_at = parse_datetime(str(body.get("sent_at", ""))) if body.get("sent_at") else None
-    if sent_at is not None and timezone.is_aware(sent_at):
-        difference = timezone.now() - sent_at
-        if abs(difference) > timedelta(minutes=1):
-            skew = difference
-    items = []
-    for raw in scans:
-        item = dict(raw) if isinstance(raw, dict) else {}
-        try:
-            at = parse_datetime(str(item.get("scanned_at", "")))
-        except ValueError:
-            at = None
-        item["scanned_at"] = at + skew if at is not None and timezone.is_aware(at) else None
-        item["token"] = str(item.get("token", ""))[:500]
-        item["kind"] = str(item.get("kind", ""))
-        items.append(item)
-    results = services.upload_offline_scans(task_id=task.pk, actor=request.user, scans=items)
-    return JsonResponse({"ok": True, "results": results})
 
 
 # --- volunteers: my QR ------------------------------------------------------------------------------------

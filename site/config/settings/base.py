@@ -207,7 +207,10 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "var" / "static"))
 # from the site itself, never from a CDN.
 STATICFILES_DIRS = [
     SITE_DIR / "static",
-    ("vendor/jsqr", BASE_DIR / "node_modules" / "jsqr" / "dist"),
+    # The QR decoder of pages that scan where the browser has none of its own (static/js/camera.js):
+    # the package's one-file build and ZXing's reader .wasm, which it would otherwise fetch from a CDN.
+    ("vendor/barcode-detector", BASE_DIR / "node_modules" / "barcode-detector" / "dist" / "iife"),
+    ("vendor/zxing-wasm", BASE_DIR / "node_modules" / "zxing-wasm" / "dist" / "reader"),
     ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),
 ]
 MEDIA_URL = "/media/"

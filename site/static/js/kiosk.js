@@ -1,7 +1,9 @@
-// The organiser's kiosk scanner: reads volunteers' personal QR codes with the camera (jsQR) and checks
-// them in or out. Every scan carries its own nonce, so sending it twice is harmless. When the network
-// is gone (or a request fails) scans wait in localStorage with their scan time and are uploaded as a
-// batch once the network is back; the server accepts each nonce once and flags what it cannot apply.
+// The organiser's kiosk scanner: reads volunteers' personal QR codes through the site's camera loop
+// (camera.js) and checks them in or out through the API (/api/v1/tasks/<code>/scan, signed in by the
+// session cookie with the CSRF token). Every scan carries its own nonce, so sending it twice is harmless.
+// When the network is gone (or a request fails) scans wait in localStorage with their scan time and are
+// uploaded as a batch (…/offline-scans) once the network is back, with the phone's clock so the server
+// can correct a wrong one; the server accepts each nonce once and flags what it cannot apply.
 // A page whose codes must not be stored on the phone (residents' service cards, which never expire)
 // sets data-offline-queue="off": a scan that cannot be sent is then reported as not recorded.
 (function () {
@@ -9,8 +11,6 @@
   var root = document.getElementById("kiosk");
   if (!root) return;
   var video = document.getElementById("kiosk-video");
-  var canvas = document.getElementById("kiosk-canvas");
-  var context = canvas.getContext("2d", { willReadFrequently: true });
   var resultBox = root.querySelector("[data-result]");
   var mark = root.querySelector("[data-mark]");
   var nameBox = root.querySelector("[data-name]");
@@ -25,10 +25,10 @@
   var kind = "in";
   var lastText = null;
   var lastSeen = 0;
-  var lastDecode = 0;
   var flushing = false;
   var REPEAT_MS = 4000; // the same code seen again within this time is the same scan
   var BATCH = 200;
+  var MAX_TOKEN = 500; // what the server reads of a code; anything longer is not one of ours anyway
 
   function msg(name) { return root.getAttribute("data-msg-" + name) || ""; }
 
@@ -91,17 +91,37 @@
   function addLog(state, name, message, kindLabel) {
     var item = document.createElement("li");
     item.className = "kiosk-log-item is-" + state;
-    var time = new Date().toTimeString().slice(0, 5);
+    var time = clock(new Date().toISOString()).slice(0, 5);
     item.textContent = time + " · " + kindLabel + " · " + (name ? name + " · " : "") + message;
     log.insertBefore(item, log.firstChild);
     while (log.children.length > 8) log.removeChild(log.lastChild);
   }
 
-  function showResult(data, scanKind) {
-    var state = data.ok ? "ok" : "bad";
-    resultBox.setAttribute("data-code", data.code || "");
-    show(state, data.name, data.message + (data.at ? " " + data.at : ""));
-    addLog(state, data.name, data.message, root.getAttribute("data-label-" + scanKind));
+  // The clock time of an answer's ISO time, as people here read it (the site's time zone, not the
+  // phone's); a time already given as a clock time is shown as it is.
+  function clock(at) {
+    if (!at || at.indexOf("T") === -1) return at || "";
+    try {
+      return new Date(at).toLocaleTimeString("zh-CN", { hour12: false, timeZone: root.dataset.timeZone });
+    } catch (error) {
+      return new Date(at).toTimeString().slice(0, 8);
+    }
+  }
+
+  // An answer of the API: a result, or a refusal in its error shape {"error": {"code", "message"}}.
+  function outcome(data) {
+    if (data && data.error) {
+      return { ok: false, code: data.error.code, message: data.error.message, name: data.error.person_name };
+    }
+    data = data || {};
+    return { ok: !!data.ok, code: data.code, message: data.message, name: data.person_name || data.name, at: clock(data.at) };
+  }
+
+  function showResult(result, scanKind) {
+    var state = result.ok ? "ok" : "bad";
+    resultBox.setAttribute("data-code", result.code || "");
+    show(state, result.name, (result.message || "") + (result.at ? " " + result.at : ""));
+    addLog(state, result.name, result.message || "", root.getAttribute("data-label-" + scanKind));
   }
 
   function setOnline(online) {
@@ -129,7 +149,7 @@
       hold(scan, msg("queued"));
       return;
     }
-    post(root.dataset.scanUrl, scan)
+    post(root.dataset.scanUrl, { token: scan.token, kind: scan.kind, nonce: scan.nonce })
       .then(function (answer) {
         if (answer.status === 401) {
           hold(scan, msg("signed-out"), msg("signed-out"));
@@ -137,7 +157,7 @@
           throw new Error("server error");
         } else {
           setOnline(true);
-          showResult(answer.data, scan.kind);
+          showResult(outcome(answer.data), scan.kind);
           flush(); // the network is back: send what waited
         }
       })
@@ -145,6 +165,12 @@
         setOnline(false);
         hold(scan, msg("queued"));
       });
+  }
+
+  function dropFromQueue(nonces) {
+    queue = queue.filter(function (item) { return !nonces[item.nonce]; });
+    saveQueue();
+    setOnline(true);
   }
 
   function flush() {
@@ -157,17 +183,29 @@
           show("queued", "", msg("signed-out"));
           return false;
         }
+        var done = {};
+        if (answer.status === 422 && answer.data.error && answer.data.error.fields) {
+          // The batch is refused whole when a scan in it cannot be read (a queue left by an older version
+          // of this page): drop the scans it names ("scans.3.scanned_at"), or they would block the queue
+          // for ever, and send the rest again.
+          Object.keys(answer.data.error.fields).forEach(function (field) {
+            var index = /^scans\.(\d+)\./.exec(field);
+            if (index && batch[Number(index[1])]) done[batch[Number(index[1])].nonce] = true;
+          });
+          if (!Object.keys(done).length) throw new Error("upload refused");
+          dropFromQueue(done);
+          show("bad", "", msg("unreadable"));
+          resultBox.setAttribute("data-code", "unreadable_dropped");
+          return queue.length > 0;
+        }
         if (answer.status !== 200 || !answer.data.results) throw new Error("upload refused");
         // Every nonce the server answered is recorded there (applied, replayed or flagged): drop it here.
-        var done = {};
         var flagged = 0;
         answer.data.results.forEach(function (result) {
           done[result.nonce] = true;
           if (!result.ok && !result.replay) flagged += 1;
         });
-        queue = queue.filter(function (item) { return !done[item.nonce]; });
-        saveQueue();
-        setOnline(true);
+        dropFromQueue(done);
         show(flagged ? "bad" : "ok", "", flagged ? msg("review") : msg("uploaded"));
         resultBox.setAttribute("data-code", flagged ? "uploaded_with_conflicts" : "uploaded");
         return queue.length > 0;
@@ -185,6 +223,7 @@
   // --- the camera ---
   function onDecoded(text) {
     var now = Date.now();
+    text = text.slice(0, MAX_TOKEN);
     if (text === lastText && now - lastSeen < REPEAT_MS) {
       lastSeen = now; // still the same code in front of the camera
       return;
@@ -192,42 +231,6 @@
     lastText = text;
     lastSeen = now;
     submit({ token: text, kind: kind, nonce: nonce(), scanned_at: new Date().toISOString() });
-  }
-
-  function tick(timestamp) {
-    if (video.readyState >= 2 && video.videoWidth && timestamp - lastDecode > 120) {
-      lastDecode = timestamp;
-      var width = video.videoWidth;
-      var height = video.videoHeight;
-      canvas.width = width;
-      canvas.height = height;
-      context.drawImage(video, 0, 0, width, height);
-      var code = window.jsQR(context.getImageData(0, 0, width, height).data, width, height, {
-        inversionAttempts: "dontInvert",
-      });
-      if (code && code.data) onDecoded(code.data);
-    }
-    window.requestAnimationFrame(tick);
-  }
-
-  function start() {
-    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.jsQR) {
-      show("bad", "", msg("nocamera"));
-      return;
-    }
-    navigator.mediaDevices
-      .getUserMedia({ video: { facingMode: "environment" }, audio: false })
-      .then(function (stream) {
-        video.srcObject = stream;
-        return video.play();
-      })
-      .then(function () {
-        show("idle", "", msg("looking"));
-        window.requestAnimationFrame(tick);
-      })
-      .catch(function () {
-        show("bad", "", msg("nocamera"));
-      });
   }
 
   root.querySelectorAll("[data-kind]").forEach(function (button) {
@@ -249,6 +252,18 @@
   setOnline(navigator.onLine !== false);
   saveQueue();
   flush();
-  if (window.jsQR) start();
-  else window.addEventListener("load", start);
+  window.GongzhiCamera.start({
+    video: video,
+    interval: 120,
+    onCode: function (text) {
+      onDecoded(text);
+      return false; // a kiosk goes on scanning the next person
+    },
+    onLooking: function () {
+      show("idle", "", msg("looking"));
+    },
+    onUnavailable: function (reason) {
+      show("bad", "", reason === "decoder" ? msg("nodecoder") : msg("nocamera"));
+    },
+  });
 })();

@@ -215,7 +215,7 @@ def test_handover_page_has_scanner_and_short_code_form(staff_client, item):
     response = staff_client.get(handover_url(item.merchant))
     assert response.status_code == 200
     page = text(response)
-    assert "vendor/jsqr/jsQR.js" in page and "redemption/handover.js" in page and 'name="code"' in page
+    assert "js/camera.js" in page and "redemption/handover.js" in page and 'name="code"' in page
 
 
 def test_merchant_home_leads_to_the_only_merchant(staff_client, item):

@@ -199,7 +199,7 @@ def test_the_scanner_page_uses_the_kiosk_scanner_without_its_offline_queue(world
     )
     html = response.content.decode()
     assert response.status_code == 200
-    assert "js/kiosk.js" in html and "vendor/jsqr/jsQR.js" in html
+    assert "js/kiosk.js" in html and "js/camera.js" in html
     assert 'data-offline-queue="off"' in html
     assert scan_url(world, lunch) in html
 
